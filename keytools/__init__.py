@@ -1,0 +1,1 @@
+"""The offline half of WBS: ``wbs-keytools`` for the keyholder workstation."""

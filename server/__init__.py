@@ -1,0 +1,1 @@
+"""The online half of WBS: the reporter and staff listeners."""

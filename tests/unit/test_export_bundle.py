@@ -1,0 +1,124 @@
+import hashlib
+import io
+import os
+import zipfile
+
+import pytest
+from nacl.public import PrivateKey
+
+from crypto.envelope import EnvelopeWriter, open_to_stream, seal_bytes
+from crypto.errors import FormatError, IntegrityError
+from crypto.export_bundle import ExportBundle, ExportItem, ExportReport, write_export_bundle
+
+CODE_A, CODE_B = "WBS-7K3QF-9XW2M", "WBS-AAAAA-BBBBB"
+
+
+class NoSeek(io.RawIOBase):
+    """A write-only stream, like an HTTP response body."""
+
+    def __init__(self):
+        self.parts = []
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def getvalue(self):
+        return b"".join(self.parts)
+
+
+def make_bundle(org_sk, *, sizes=(10, 300_000), dst=None):
+    blobs = {}
+    items = []
+    for n, size in enumerate(sizes):
+        item_id = f"{n:032x}"
+        blobs[item_id] = seal_bytes(os.urandom(size), [org_sk.public_key])
+        items.append(
+            ExportItem(item_id=item_id, kind="attachment" if n else "report", parent_id=None if n == 0 else f"{0:032x}",
+                       created_day="2026-11-27", open=lambda b=blobs[item_id]: io.BytesIO(b), size=len(blobs[item_id]))
+        )
+    reports = [
+        ExportReport(CODE_A, "verification", "2026-11-27", [("received", "2026-11-27"), ("verification", "2026-11-28")],
+                     bytes(PrivateKey.generate().public_key), items),
+        ExportReport(CODE_B, "received", "2026-11-28", [("received", "2026-11-28")], bytes(32), []),
+    ]
+    dst = dst or io.BytesIO()
+    manifest = write_export_bundle(dst, reports, org_key_ids=["00" * 8])
+    return dst.getvalue(), manifest, blobs
+
+
+def test_written_to_a_non_seekable_stream_and_read_back():
+    org = PrivateKey.generate()
+    data, manifest, blobs = make_bundle(org, dst=NoSeek())
+    with ExportBundle(io.BytesIO(data)) as bundle:
+        assert bundle.manifest == manifest
+        assert [r["report_code"] for r in bundle.reports] == [CODE_A, CODE_B]
+        bundle.verify()
+        for item_id, blob in blobs.items():
+            assert bundle.read_item(item_id) == blob
+            entry = next(i for i in bundle.reports[0]["items"] if i["item_id"] == item_id)
+            assert entry["sha256"] == hashlib.sha256(blob).hexdigest() and entry["size"] == len(blob)
+        out = io.BytesIO()
+        with bundle.open_item(f"{1:032x}") as src:
+            assert open_to_stream(src, out, [org]) == 300_000
+
+
+def test_entries_are_stored_with_no_timestamps():
+    data, _, _ = make_bundle(PrivateKey.generate())
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert all(i.compress_type == zipfile.ZIP_STORED and i.date_time == (1980, 1, 1, 0, 0, 0) for i in z.infolist())
+        assert z.namelist()[-1] == "manifest.json"
+
+
+def test_a_changed_item_is_caught():
+    data, _, blobs = make_bundle(PrivateKey.generate())
+    blob = blobs[f"{1:032x}"]
+    at = data.index(blob) + 5000
+    bad = data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
+    with ExportBundle(io.BytesIO(bad)) as bundle:
+        with pytest.raises(IntegrityError):
+            bundle.verify()
+
+
+def test_a_stored_blob_that_differs_from_its_record_stops_the_export():
+    blob = seal_bytes(b"x", [PrivateKey.generate().public_key])
+    item = ExportItem("ab" * 16, "report", None, "2026-11-28", lambda: io.BytesIO(blob), len(blob), "00" * 32)
+    report = ExportReport(CODE_A, "received", "2026-11-28", [], bytes(32), [item])
+    with pytest.raises(IntegrityError):
+        write_export_bundle(io.BytesIO(), [report], org_key_ids=[])
+
+
+def rebuild(data, *, drop=None, extra=None, manifest=None):
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            if info.filename == drop:
+                continue
+            body = manifest if (manifest is not None and info.filename == "manifest.json") else src.read(info)
+            dst.writestr(info, body)
+        if extra:
+            dst.writestr(extra, b"x")
+    return out.getvalue()
+
+
+def test_structure_errors():
+    data, manifest, _ = make_bundle(PrivateKey.generate())
+    import json
+
+    cases = [
+        rebuild(data, drop=f"items/{1:032x}.wbse"),
+        rebuild(data, drop="manifest.json"),
+        rebuild(data, extra="../evil.sh"),
+        rebuild(data, manifest=json.dumps(dict(manifest, format="wbs-export/9")).encode()),
+        rebuild(data, manifest=b"{not json"),
+        b"PK\x03\x04 not really a zip",
+    ]
+    bad_manifest = json.loads(json.dumps(manifest))
+    bad_manifest["reports"][0]["items"][0]["path"] = "../../etc/passwd"
+    cases.append(rebuild(data, manifest=json.dumps(bad_manifest).encode()))
+    for case in cases:
+        with pytest.raises(FormatError):
+            ExportBundle(io.BytesIO(case))
