@@ -1,19 +1,195 @@
-"""The ``wbs`` command."""
+"""The ``wbs`` command: init, serve, keys install, export, check.
+
+Every command takes ``--config`` and ``--data`` and may run while the server
+runs (SQLite in WAL mode lets them share the store).
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import logging
+import os
+import stat
 import sys
+from pathlib import Path
 
-MISSING = (
-    "wbs: the online server is not part of this version yet.\n"
-    "Available now: the protocol library (crypto/) and wbs-keytools "
-    "(init, pubkey, fingerprint)."
-)
+from crypto.errors import WbsError
+
+from .config import Config, config_template, load_config
+from .datafolder import DataFolder, write_atomic
+from .errors import StoreError
+
+PROG = "wbs"
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(
+        args.config,
+        data_dir=Path(args.data) if args.data else None,
+        reporter_addr=getattr(args, "reporter_addr", None),
+        staff_addr=getattr(args, "staff_addr", None),
+    )
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    config = _config(args)
+    config_path = Path(args.config or os.environ.get("WBS_CONFIG") or "wbs.toml")
+    if not config_path.exists():
+        write_atomic(config_path, config_template().encode("utf-8"), mode=0o600)
+        print(f"wrote {config_path} (every setting at its default)")
+    folder = DataFolder(config.data_dir)
+    if folder.initialize():
+        print(f"made data folder {folder.root}")
+    else:
+        print(f"data folder {folder.root} already exists; nothing changed")
+    asyncio.run(_migrate(folder))
+    if folder.load_public_keys() is None:
+        print("next: install the organisation's public key with 'wbs keys install org.pub.json'")
+    return 0
+
+
+async def _migrate(folder: DataFolder) -> None:
+    from .storage import Store
+
+    store = await Store.open(folder.database)
+    await store.close()
+
+
+def cmd_keys_install(args: argparse.Namespace) -> int:
+    folder = DataFolder(_config(args).data_dir)
+    data = Path(args.file).read_bytes()
+    keys = folder.install_public_keys(data)
+    print(f"installed {args.file} for {keys.org_name}")
+    for key in keys.keys:
+        print(f"  {key.fingerprint}  {key.status}")
+    print("compare the active fingerprint with the one printed at the office")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .app import serve
+    from .demo import demo_folder, prepare_demo
+
+    config = _config(args)
+    logging.basicConfig(level=logging.INFO, format="wbs: %(message)s", stream=sys.stderr)
+    logging.getLogger("aiohttp.access").disabled = True
+    if args.demo:
+        from dataclasses import replace
+
+        config = replace(config, data_dir=demo_folder(config.data_dir))
+        folder = DataFolder(config.data_dir)
+        for line in prepare_demo(folder, config.instance_name):
+            print(line, file=sys.stderr)
+        asyncio.run(_migrate(folder))
+    folder = DataFolder(config.data_dir)
+    folder.require()
+    if folder.load_public_keys() is None:
+        print("wbs: warning: no organisation key installed; reports cannot be received", file=sys.stderr)
+    try:
+        asyncio.run(serve(config, folder))
+    except OSError as exc:
+        raise StoreError(f"cannot listen: {exc.strerror}") from None
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .blobstore import BlobStore
+    from .export import export
+    from .storage import Store
+
+    config = _config(args)
+    folder = DataFolder(config.data_dir)
+    folder.require()
+    keys = folder.load_public_keys()
+    out = Path(args.out)
+
+    async def run() -> dict:
+        store = await Store.open(folder.database)
+        try:
+            tmp = out.with_name(f".{out.name}.part")
+            with open(tmp, "wb") as dst:
+                manifest = await export(
+                    store, BlobStore(folder.blobs), dst, codes=args.report, everything=args.all,
+                    org_key_ids=[k.key_id for k in keys.active] if keys else [],
+                )
+            os.replace(tmp, out)
+            return manifest
+        finally:
+            await store.close()
+
+    manifest = asyncio.run(run())
+    items = sum(len(r["items"]) for r in manifest["reports"])
+    print(f"wrote {out}: {len(manifest['reports'])} report(s), {items} item(s)")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _config(args)
+    folder = DataFolder(config.data_dir)
+    problems = []
+    if not folder.initialized:
+        problems.append(f"{folder.root} is not a data folder (run 'wbs init')")
+    else:
+        mode = stat.S_IMODE(folder.root.stat().st_mode)
+        if mode & 0o077:
+            problems.append(f"{folder.root} is readable by others (mode {mode:o}); use chmod 700")
+        if folder.load_public_keys() is None:
+            problems.append("no organisation key installed ('wbs keys install org.pub.json')")
+        if list(folder.root.rglob("org.key")) and folder.root.name != "demo":
+            problems.append("a keyring (org.key) is inside the data folder: keyrings belong offline")
+    for problem in problems:
+        print(f"problem: {problem}")
+    if not problems:
+        print("ok")
+    return 1 if problems else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="wbs.toml (default: $WBS_CONFIG, else built-in defaults)")
+    common.add_argument("--data", help="the data folder (default: var/)")
+    parser = argparse.ArgumentParser(prog=PROG, description="The WBS online server.", parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", parents=[common], help="make the config file and the data folder")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("serve", parents=[common], help="run the server")
+    p.add_argument("--demo", action="store_true", help="use demo keys under DATA/demo (never for real reports)")
+    p.add_argument("--reporter-addr", help="HOST:PORT of the reporter listener")
+    p.add_argument("--staff-addr", help="HOST:PORT of the staff listener")
+    p.set_defaults(func=cmd_serve)
+
+    keys = sub.add_parser("keys", parents=[common], help="organisation public keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    p = keys_sub.add_parser("install", parents=[common], help="install org.pub.json")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_keys_install)
+
+    p = sub.add_parser("export", parents=[common], help="write an export bundle for the keyholders")
+    p.add_argument("--out", required=True)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--all", action="store_true", help="every report")
+    group.add_argument("--report", action="append", metavar="CODE", help="this report (repeatable)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("check", parents=[common], help="check the configuration and the data folder")
+    p.set_defaults(func=cmd_check)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    print(MISSING, file=sys.stderr)
-    return 0
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except WbsError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"{PROG}: error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    return 1
 
 
 if __name__ == "__main__":

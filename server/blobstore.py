@@ -1,0 +1,119 @@
+"""Ciphertext files: ``DATA/blobs/ab/<item_id>.wbse``, written atomically.
+
+An envelope is first written to ``blobs/tmp/`` (mode 0600), fsync'd, then
+renamed into place and its folder fsync'd. A blob becomes part of a report
+only when the database transaction that lists it commits; anything else
+found at start-up (temp files, blobs no row names) is an orphan of a crash
+and is removed. Every path is built from a checked item id, so nothing can
+point outside the store. The methods here do blocking I/O: the server calls
+them from its I/O thread pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import shutil
+from pathlib import Path
+from typing import BinaryIO, Iterable
+
+_ITEM_ID = re.compile(r"[0-9a-f]{32}\Z")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class TempBlob:
+    """A file being written in ``blobs/tmp``; hashes what passes through."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._file = os.fdopen(fd, "wb", buffering=1024 * 1024)
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._digest.update(data)
+        self._file.write(data)
+        self.size += len(data)
+        return len(data)
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def finish(self) -> None:
+        """Flush and fsync: after this the bytes are durable under the temp name."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+
+    def discard(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp = root / "tmp"
+
+    def prepare(self) -> None:
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.tmp.mkdir(mode=0o700, exist_ok=True)
+
+    def path(self, item_id: str) -> Path:
+        if not _ITEM_ID.match(item_id):
+            raise ValueError("not an item id")
+        return self.root / item_id[:2] / f"{item_id}.wbse"
+
+    def new_temp(self) -> TempBlob:
+        return TempBlob(self.tmp / f"{secrets.token_hex(16)}.part")
+
+    def commit(self, temp: TempBlob, item_id: str) -> None:
+        """Move a finished temp blob to its final name, durably."""
+        final = self.path(item_id)
+        folder = final.parent
+        if not folder.exists():
+            folder.mkdir(mode=0o700, exist_ok=True)
+            _fsync_dir(self.root)
+        os.replace(temp.path, final)
+        _fsync_dir(folder)
+        _fsync_dir(self.tmp)
+
+    def remove(self, item_id: str) -> None:
+        self.path(item_id).unlink(missing_ok=True)
+
+    def open(self, item_id: str) -> BinaryIO:
+        return open(self.path(item_id), "rb")
+
+    def exists(self, item_id: str) -> bool:
+        return self.path(item_id).is_file()
+
+    def free_bytes(self) -> int:
+        return shutil.disk_usage(self.root).free
+
+    def sweep(self, known: Iterable[str]) -> int:
+        """Remove temp files and blobs that no database row names; returns how many."""
+        known_ids = set(known)
+        removed = 0
+        for path in self.tmp.iterdir():
+            path.unlink(missing_ok=True)
+            removed += 1
+        for folder in self.root.iterdir():
+            if folder == self.tmp or not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                if path.suffix != ".wbse" or path.stem not in known_ids:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed

@@ -1,0 +1,137 @@
+"""Configuration: one TOML file, every key with a safe default, unknown keys refused."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything ``wbs`` can be told. Sizes are bytes, durations seconds."""
+
+    data_dir: Path = Path("var")
+    reporter_addr: str = "127.0.0.1:8080"
+    staff_addr: str = "127.0.0.1:8081"
+    instance_name: str = "Inspektorat Daerah Kabupaten Klungkung"
+    report_prefix: str = "WBS"
+    default_lang: str = "id"
+    # Uploads
+    max_file_bytes: int = 500 * MiB
+    max_report_bytes: int = 1024 * MiB
+    max_files: int = 20
+    max_text_chars: int = 20_000
+    max_short_chars: int = 300
+    min_free_bytes: int = 2048 * MiB
+    # Mailbox key derivation (PROTOCOL.md §3) and its thread pool
+    kdf_t: int = 3
+    kdf_m_kib: int = 65536
+    kdf_p: int = 1
+    kdf_workers: int = 2
+    kdf_queue: int = 4
+    kdf_wait_seconds: float = 60.0
+    # Sessions and login throttling
+    session_idle_seconds: int = 15 * 60
+    session_max_seconds: int = 2 * 60 * 60
+    secure_cookies: bool = False
+    login_failures_before_delay: int = 5
+    login_max_delay_seconds: int = 3600
+    login_global_per_minute: int = 120
+    # Case deadlines, in working days (the staff side uses them)
+    acknowledge_working_days: int = 7
+    feedback_days: int = 90
+
+    @property
+    def reporter_host_port(self) -> tuple[str, int]:
+        return split_addr(self.reporter_addr)
+
+    @property
+    def staff_host_port(self) -> tuple[str, int]:
+        return split_addr(self.staff_addr)
+
+
+_TYPES = {f.name: f.type for f in fields(Config)}
+
+
+def split_addr(addr: str) -> tuple[str, int]:
+    host, sep, port = addr.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"listen address {addr!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = _TYPES[name]
+    if kind == "Path":
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a path string")
+        return Path(value)
+    expected = {"int": int, "str": str, "bool": bool, "float": (int, float)}[kind]
+    if not isinstance(value, expected) or (kind != "bool" and isinstance(value, bool)):
+        raise ConfigError(f"{name} must be of type {kind}")
+    return float(value) if kind == "float" else value
+
+
+def check(config: Config) -> Config:
+    """Refuse settings that cannot work; ``wbs check`` warns about unsafe ones."""
+    if config.default_lang not in ("id", "en"):
+        raise ConfigError("default_lang must be 'id' or 'en'")
+    for name in ("max_file_bytes", "max_report_bytes", "max_files", "max_text_chars", "max_short_chars",
+                 "kdf_workers", "session_idle_seconds", "session_max_seconds", "login_global_per_minute"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{name} must be positive")
+    if config.kdf_queue < 0:
+        raise ConfigError("kdf_queue must not be negative")
+    split_addr(config.reporter_addr)
+    split_addr(config.staff_addr)
+    from crypto.items import PREFIX_RE
+    from crypto.kdf import KdfParams
+
+    if not PREFIX_RE.match(config.report_prefix):
+        raise ConfigError("report_prefix must be 1..12 of A-Z and 0-9")
+    try:
+        KdfParams(config.kdf_t, config.kdf_m_kib, config.kdf_p).check()
+    except Exception as exc:
+        raise ConfigError(f"kdf settings: {exc}") from None
+    return config
+
+
+def load_config(path: Path | None = None, **overrides: Any) -> Config:
+    """Read ``wbs.toml`` (``--config``, else ``$WBS_CONFIG``, else defaults) and apply overrides."""
+    values: dict[str, Any] = {}
+    path = path or (Path(os.environ["WBS_CONFIG"]) if os.environ.get("WBS_CONFIG") else None)
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        unknown = sorted(set(raw) - set(_TYPES))
+        if unknown:
+            raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
+        values = {k: _coerce(k, v) for k, v in raw.items()}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return check(replace(Config(), **values))
+
+
+def config_template() -> str:
+    """The commented ``wbs.toml`` that ``wbs init`` writes: every key at its default."""
+    lines = ["# WBS configuration. Every key is optional; the values shown are the defaults.", ""]
+    for f in fields(Config):
+        value = getattr(Config(), f.name)
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            text = repr(value)
+        else:
+            text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        lines.append(f"# {f.name} = {text}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,100 @@
+"""What a running server holds: opened once at start-up, closed at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+from crypto.keys import PublicKeyFile
+
+from .blobstore import BlobStore
+from .config import Config
+from .datafolder import DataFolder
+from .errors import NoOrgKey
+from .kdfpool import KdfPool
+from .sessions import SessionStore
+from .storage import Store
+from .throttle import LoginThrottle
+
+log = logging.getLogger("wbs")
+T = TypeVar("T")
+
+
+class KeyState:
+    """The installed org.pub.json, reloaded when ``wbs keys install`` replaces it."""
+
+    def __init__(self, folder: DataFolder) -> None:
+        self._folder = folder
+        self._stamp: tuple[int, int] | None = None
+        self._keys: PublicKeyFile | None = None
+
+    def current(self) -> PublicKeyFile | None:
+        try:
+            st = os.stat(self._folder.public_keys)
+            stamp = (st.st_mtime_ns, st.st_ino)
+        except FileNotFoundError:
+            self._stamp, self._keys = None, None
+            return None
+        if stamp != self._stamp:
+            self._keys = self._folder.load_public_keys()
+            self._stamp = stamp
+        return self._keys
+
+    def require(self) -> PublicKeyFile:
+        keys = self.current()
+        if keys is None or not keys.active:
+            raise NoOrgKey()
+        return keys
+
+
+@dataclass
+class Context:
+    config: Config
+    folder: DataFolder
+    store: Store
+    blobs: BlobStore
+    io: ThreadPoolExecutor
+    kdf: KdfPool
+    sessions: SessionStore
+    throttle: LoginThrottle
+    keys: KeyState
+    instance_secret: bytes
+
+    async def run_io(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.io, fn, *args)
+
+    @classmethod
+    async def open(cls, config: Config, folder: DataFolder) -> "Context":
+        folder.require()
+        blobs = BlobStore(folder.blobs)
+        blobs.prepare()
+        store = await Store.open(folder.database)
+        removed = blobs.sweep(await store.item_ids())
+        if removed:
+            log.info("removed %d unfinished upload file(s) left by an interrupted run", removed)
+        return cls(
+            config=config,
+            folder=folder,
+            store=store,
+            blobs=blobs,
+            io=ThreadPoolExecutor(max_workers=4, thread_name_prefix="io"),
+            kdf=KdfPool(config.kdf_workers, config.kdf_queue),
+            sessions=SessionStore(config.session_idle_seconds, config.session_max_seconds),
+            throttle=LoginThrottle(
+                failures_before_delay=config.login_failures_before_delay,
+                max_delay=config.login_max_delay_seconds,
+                global_per_minute=config.login_global_per_minute,
+            ),
+            keys=KeyState(folder),
+            instance_secret=folder.instance_secret(),
+        )
+
+    async def close(self) -> None:
+        self.sessions.end_all()
+        self.kdf.close()
+        self.io.shutdown(wait=True)
+        await self.store.close()

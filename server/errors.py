@@ -1,0 +1,96 @@
+"""Errors of the online server, each mapped to one HTTP status and one message.
+
+    WbsError (crypto.errors)
+    └── ServerError                 base of the server's errors; never raised itself
+        ├── ConfigError             the configuration cannot work (start-up only)
+        ├── StoreError              the data folder is missing or not usable
+        ├── KeyInstallError         org.pub.json cannot be installed
+        ├── NotFound           404
+        ├── BadRequest         400  a request no form of ours would send
+        ├── CsrfError          403  the form's token is missing or stale
+        ├── PayloadTooLarge    413  a file, the report or a field is over its limit
+        ├── TooManyAttempts    429  login throttled for this account or overall
+        ├── Busy               503  the key-derivation pool is full
+        ├── NoOrgKey           503  no organisation key is installed yet
+        └── DiskFull           507  the server lacks room to store more
+
+The middleware turns each into a page in the visitor's language from the
+``message_key``; the English docstrings are for logs and the command line.
+"""
+
+from __future__ import annotations
+
+from crypto.errors import WbsError
+
+
+class ServerError(WbsError):
+    status = 500
+    message_key = "error.internal"
+
+
+class ConfigError(ServerError):
+    """The configuration cannot work."""
+
+
+class StoreError(ServerError):
+    """The data folder is missing or not usable."""
+
+
+class KeyInstallError(ServerError):
+    """The public key file cannot be installed."""
+
+
+class NotFound(ServerError):
+    """Not found."""
+
+    status = 404
+    message_key = "error.not_found"
+
+
+class BadRequest(ServerError):
+    """The request could not be understood."""
+
+    status = 400
+    message_key = "error.bad_request"
+
+
+class CsrfError(ServerError):
+    """The form has expired; reload the page and send it again."""
+
+    status = 403
+    message_key = "error.csrf"
+
+
+class PayloadTooLarge(ServerError):
+    """The upload is larger than allowed."""
+
+    status = 413
+    message_key = "error.too_large"
+
+
+class TooManyAttempts(ServerError):
+    """Too many login attempts; wait and try again."""
+
+    status = 429
+    message_key = "error.throttled"
+
+
+class Busy(ServerError):
+    """The server is busy; try again in a moment."""
+
+    status = 503
+    message_key = "error.busy"
+
+
+class NoOrgKey(ServerError):
+    """No organisation key is installed yet."""
+
+    status = 503
+    message_key = "error.no_key"
+
+
+class DiskFull(ServerError):
+    """The server has no room to store reports right now."""
+
+    status = 507
+    message_key = "error.disk_full"

@@ -1,0 +1,96 @@
+"""The report and message forms: field names, bounds, and validation.
+
+Validation returns every problem at once, keyed by field, as message keys of
+``i18n``; the view re-shows the form with all typed text and each message
+beside its field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .config import Config
+from .i18n import CATEGORIES
+
+MAX_PERSONS = 5
+PERSON_PARTS = ("name", "position", "unit")
+REQUIRED = ("what", "who", "where", "when", "how")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+
+
+def long_fields() -> tuple[str, ...]:
+    return ("what", "who", "where", "when", "how", "evidence_note", "identity")
+
+
+def short_fields() -> tuple[str, ...]:
+    persons = tuple(f"person{i}_{p}" for i in range(1, MAX_PERSONS + 1) for p in PERSON_PARTS)
+    return ("category", "loss_estimate", "incident_date", "confirm", "csrf_token") + persons
+
+
+def report_field_limits(config: Config) -> dict[str, int]:
+    """Every text field the report form may send, with its bound in characters."""
+    limits = {name: config.max_text_chars for name in long_fields()}
+    limits.update({name: config.max_short_chars for name in short_fields()})
+    return limits
+
+
+def message_field_limits(config: Config) -> dict[str, int]:
+    return {"body": config.max_text_chars, "csrf_token": config.max_short_chars}
+
+
+def clean_text(value: str) -> str:
+    """Browsers send CRLF; keep LF, and drop NUL and other C0 controls but tab."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32)
+
+
+@dataclass
+class ReportForm:
+    values: dict[str, str]
+    errors: dict[str, tuple[str, dict[str, object]]] = field(default_factory=dict)
+
+    def get(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    @property
+    def persons(self) -> list[dict[str, str]]:
+        result = []
+        for i in range(1, MAX_PERSONS + 1):
+            person = {p: self.get(f"person{i}_{p}").strip() for p in PERSON_PARTS}
+            if any(person.values()):
+                result.append(person)
+        return result
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def validate_report(values: dict[str, str], config: Config) -> ReportForm:
+    limits = report_field_limits(config)
+    form = ReportForm({k: clean_text(v) for k, v in values.items() if k in limits and k != "csrf_token"})
+    for name, value in form.values.items():
+        if len(value) > limits[name]:
+            form.errors[name] = ("field.too_long", {"max": limits[name]})
+    for name in REQUIRED:
+        if name not in form.errors and not form.get(name).strip():
+            form.errors[name] = ("field.required", {})
+    if form.get("category") not in CATEGORIES:
+        form.errors["category"] = ("field.category", {})
+    date = form.get("incident_date").strip()
+    if date and not _DATE.match(date):
+        form.errors["incident_date"] = ("field.date", {})
+    if form.get("confirm") != "1":
+        form.errors["confirm"] = ("field.confirm", {})
+    return form
+
+
+def validate_message(values: dict[str, str], config: Config, *, has_files: bool) -> ReportForm:
+    """A message needs text, unless it only brings more files."""
+    form = ReportForm({"body": clean_text(values.get("body", ""))})
+    if len(form.get("body")) > config.max_text_chars:
+        form.errors["body"] = ("field.too_long", {"max": config.max_text_chars})
+    elif not form.get("body").strip() and not has_files:
+        form.errors["body"] = ("field.body", {})
+    return form

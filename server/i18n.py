@@ -1,0 +1,242 @@
+"""Bahasa Indonesia first, English second: every string a page shows.
+
+Long texts (the home page, the criteria) live in templates, one block per
+language; short strings live here. ``t(lang, key)`` falls back to Indonesian,
+and a missing key fails loudly in tests rather than showing a raw key.
+"""
+
+from __future__ import annotations
+
+LANGS = ("id", "en")
+DEFAULT_LANG = "id"
+
+STATUSES: dict[str, tuple[str, str]] = {
+    "received": ("Diterima", "Received"),
+    "verification": ("Verifikasi", "Verification"),
+    "needs_info": ("Perlu kelengkapan", "More information needed"),
+    "investigation": ("Penelaahan/Investigasi", "Review/Investigation"),
+    "referred": ("Dilimpahkan ke instansi berwenang", "Referred to the competent authority"),
+    "closed_proven": ("Selesai - terbukti", "Closed - proven"),
+    "closed_unproven": ("Selesai - tidak terbukti", "Closed - not proven"),
+    "rejected": ("Ditolak - tidak memenuhi kriteria", "Rejected - does not meet the criteria"),
+}
+
+STATUS_EXPLAINED: dict[str, tuple[str, str]] = {
+    "received": ("Pengaduan Anda sudah tersimpan dan menunggu diperiksa.",
+                 "Your report is stored and waiting to be examined."),
+    "verification": ("Inspektorat sedang memeriksa apakah pengaduan memenuhi kriteria 4W+1H.",
+                     "The Inspectorate is checking whether the report meets the 4W+1H criteria."),
+    "needs_info": ("Inspektorat membutuhkan keterangan tambahan. Bacalah pesan di bawah dan balas.",
+                   "The Inspectorate needs more information. Read the messages below and reply."),
+    "investigation": ("Pengaduan sedang ditelaah atau diinvestigasi.",
+                      "The report is being reviewed or investigated."),
+    "referred": ("Pengaduan diteruskan ke instansi yang berwenang menanganinya.",
+                 "The report was passed to the authority competent to handle it."),
+    "closed_proven": ("Pemeriksaan selesai dan dugaan terbukti.",
+                      "The examination is complete and the allegation was proven."),
+    "closed_unproven": ("Pemeriksaan selesai dan dugaan tidak terbukti.",
+                        "The examination is complete and the allegation was not proven."),
+    "rejected": ("Pengaduan tidak memenuhi kriteria sehingga tidak ditindaklanjuti.",
+                 "The report does not meet the criteria and will not be followed up."),
+}
+
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "korupsi": ("Korupsi/kerugian keuangan negara", "Corruption/loss to state finances"),
+    "suap_gratifikasi": ("Suap/Gratifikasi", "Bribery/Gratification"),
+    "pungli": ("Pungutan liar", "Illegal levies"),
+    "penyalahgunaan_wewenang": ("Penyalahgunaan wewenang", "Abuse of authority"),
+    "pengadaan": ("Pengadaan barang/jasa", "Procurement of goods/services"),
+    "benturan_kepentingan": ("Benturan kepentingan", "Conflict of interest"),
+    "disiplin_pegawai": ("Pelanggaran disiplin pegawai", "Breach of civil-service discipline"),
+    "maladministrasi": ("Maladministrasi", "Maladministration"),
+    "lainnya": ("Lainnya", "Other"),
+}
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # Navigation and frame
+    "site.title": ("Whistleblowing System", "Whistleblowing System"),
+    "site.tagline": ("Pengaduan dugaan tindak pidana korupsi, aman dan tanpa nama",
+                     "Reporting suspected corruption, safely and anonymously"),
+    "nav.home": ("Beranda", "Home"),
+    "nav.criteria": ("Kriteria Pengaduan", "Reporting criteria"),
+    "nav.submit": ("Buat Pengaduan", "Make a report"),
+    "nav.login": ("Masuk Pelapor", "Reporter login"),
+    "nav.mailbox": ("Pengaduan Saya", "My reports"),
+    "nav.logout": ("Keluar", "Log out"),
+    "nav.org_key": ("Kunci Inspektorat", "Inspectorate key"),
+    "nav.language": ("English", "Bahasa Indonesia"),
+    "nav.skip": ("Langsung ke isi", "Skip to content"),
+    "footer.text": ("Situs ini tidak memakai JavaScript, cookie pelacak, atau sumber dari pihak lain.",
+                    "This site uses no JavaScript, no tracking cookies and nothing from third parties."),
+    # Form
+    "form.title": ("Formulir Pengaduan", "Report form"),
+    "form.intro": ("Isilah unsur 4W+1H selengkap yang Anda ketahui. Kolom bertanda * wajib diisi.",
+                   "Fill in the 4W+1H as fully as you know them. Fields marked * are required."),
+    "form.category": ("Jenis pelanggaran", "Kind of wrongdoing"),
+    "form.category.choose": ("- pilih -", "- choose -"),
+    "form.what": ("Apa (What) *", "What *"),
+    "form.what.hint": ("Perbuatan yang diduga korupsi: apa yang terjadi?",
+                       "The act suspected of corruption: what happened?"),
+    "form.who": ("Siapa (Who) *", "Who *"),
+    "form.who.hint": ("Siapa yang bertanggung jawab atau terlibat? Sebutkan jabatan atau unitnya bila tahu.",
+                      "Who is responsible or involved? Give their position or unit if you know it."),
+    "form.persons": ("Pihak yang dilaporkan (boleh dikosongkan)", "Persons reported (optional)"),
+    "form.person": ("Orang ke-{n}", "Person {n}"),
+    "form.person.name": ("Nama", "Name"),
+    "form.person.position": ("Jabatan", "Position"),
+    "form.person.unit": ("Unit kerja", "Unit"),
+    "form.where": ("Di mana (Where) *", "Where *"),
+    "form.where.hint": ("Di kantor, dinas, desa, atau tempat mana kejadiannya?",
+                        "In which office, agency, village or place did it happen?"),
+    "form.when": ("Kapan (When) *", "When *"),
+    "form.when.hint": ("Kapan terjadi? Perkiraan waktu juga boleh (misalnya: awal 2026).",
+                       "When did it happen? An estimate is fine (for example: early 2026)."),
+    "form.incident_date": ("Tanggal kejadian (bila tahu)", "Date of the incident (if known)"),
+    "form.how": ("Bagaimana (How) *", "How *"),
+    "form.how.hint": ("Bagaimana caranya (modus)? Siapa berbuat apa, dengan cara apa?",
+                      "How was it done (the modus)? Who did what, and by what means?"),
+    "form.loss": ("Perkiraan kerugian (bila ada)", "Estimated loss (if any)"),
+    "form.loss.hint": ("Misalnya: sekitar Rp50 juta.", "For example: about Rp50 million."),
+    "form.attachments": ("Bukti awal", "Initial evidence"),
+    "form.attachments.hint": ("Dokumen, foto, atau rekaman; boleh beberapa berkas, paling banyak {count} berkas, "
+                              "{file_mb} MB per berkas. Hapus dulu metadata foto (lokasi, nama perangkat).",
+                              "Documents, pictures or recordings; several files allowed, at most {count} files, "
+                              "{file_mb} MB each. Remove photo metadata (location, device name) first."),
+    "form.evidence_note": ("Keterangan bukti (bila perlu)", "Notes on the evidence (if needed)"),
+    "form.identity": ("Identitas Anda (tidak disarankan)", "Your identity (not recommended)"),
+    "form.identity.warning": ("Anda tidak perlu menyebutkan identitas. Isilah hanya bila Anda sungguh ingin "
+                              "dihubungi secara langsung; identitas ini hanya dapat dibaca oleh pemegang kunci "
+                              "Inspektorat.",
+                              "You do not need to say who you are. Fill this in only if you really want to be "
+                              "contacted directly; only the Inspectorate's keyholders can read it."),
+    "form.confirm": ("Saya menyatakan bahwa pengaduan ini saya buat dengan sebenar-benarnya, dan saya memahami "
+                     "bahwa pengaduan palsu atau fitnah dapat dikenai sanksi. *",
+                     "I declare that this report is true to the best of my knowledge, and I understand that a "
+                     "false or slanderous report may be sanctioned. *"),
+    "form.send": ("Kirim Pengaduan", "Send report"),
+    "form.errors": ("Pengaduan belum terkirim. Periksa kolom yang ditandai di bawah; teks Anda tetap tersimpan "
+                    "di formulir ini.",
+                    "The report was not sent. Check the fields marked below; your text is still in this form."),
+    "form.reattach": ("Berkas bukti tidak ikut tersimpan: pilih lagi berkasnya sebelum mengirim.",
+                      "Evidence files are not kept: choose them again before sending."),
+    "field.required": ("Kolom ini wajib diisi.", "This field is required."),
+    "field.too_long": ("Terlalu panjang: paling banyak {max} karakter.", "Too long: at most {max} characters."),
+    "field.category": ("Pilih salah satu jenis pelanggaran.", "Choose one kind of wrongdoing."),
+    "field.confirm": ("Centang pernyataan ini untuk mengirim.", "Tick this statement to send."),
+    "field.date": ("Tulis tanggal sebagai TTTT-BB-HH.", "Write the date as YYYY-MM-DD."),
+    "field.body": ("Tulis pesan Anda.", "Write your message."),
+    # Success
+    "done.title": ("Pengaduan terkirim", "Report sent"),
+    "done.intro": ("Terima kasih. Pengaduan Anda tersimpan terenkripsi; hanya pemegang kunci Inspektorat yang "
+                   "dapat membacanya.",
+                   "Thank you. Your report is stored encrypted; only the Inspectorate's keyholders can read it."),
+    "done.codename": ("Nama sandi", "Codename"),
+    "done.passphrase": ("Frasa sandi", "Passphrase"),
+    "done.report_code": ("Kode pengaduan", "Report code"),
+    "done.keep": ("Tulis ketiganya di kertas atau cetak halaman ini, lalu simpan di tempat aman yang bukan di "
+                  "kantor. Jangan menyimpannya di komputer kantor, surel, atau ponsel yang dipakai orang lain.",
+                  "Write all three on paper or print this page, and keep it somewhere safe outside the office. "
+                  "Do not keep them on an office computer, in e-mail, or on a phone others use."),
+    "done.no_recovery": ("Tidak seorang pun dapat memulihkan nama sandi atau frasa sandi ini, termasuk "
+                         "Inspektorat dan pengelola server. Tanpa keduanya Anda tidak dapat membaca balasan.",
+                         "Nobody can recover this codename or passphrase, not the Inspectorate and not the "
+                         "server's administrator. Without both you cannot read replies."),
+    "done.next": ("Masuklah kembali dalam beberapa hari untuk melihat status dan balasan.",
+                  "Come back in a few days to see the status and any reply."),
+    "done.added": ("Pengaduan baru tersimpan di akun Anda dengan kode ini.",
+                   "The new report is stored under your account with this code."),
+    # Login and mailbox
+    "login.title": ("Masuk Pelapor", "Reporter login"),
+    "login.intro": ("Masukkan nama sandi dan frasa sandi yang Anda terima saat mengirim pengaduan.",
+                    "Enter the codename and passphrase you received when you sent your report."),
+    "login.codename": ("Nama sandi", "Codename"),
+    "login.passphrase": ("Frasa sandi", "Passphrase"),
+    "login.submit": ("Masuk", "Log in"),
+    "login.failed": ("Nama sandi atau frasa sandi salah.", "The codename or passphrase is wrong."),
+    "login.slow": ("Masuk memerlukan beberapa detik: kunci Anda dihitung ulang dari frasa sandi.",
+                   "Logging in takes a few seconds: your key is recomputed from the passphrase."),
+    "mailbox.title": ("Pengaduan Saya", "My reports"),
+    "mailbox.empty": ("Belum ada pengaduan.", "No reports yet."),
+    "mailbox.code": ("Kode", "Code"),
+    "mailbox.status": ("Status", "Status"),
+    "mailbox.created": ("Dikirim", "Sent"),
+    "mailbox.updated": ("Perubahan terakhir", "Last change"),
+    "mailbox.new": ("Buat pengaduan baru", "Make a new report"),
+    "mailbox.timeout": ("Demi keamanan, sesi berakhir setelah 15 menit tanpa kegiatan.",
+                        "For your safety, the session ends after 15 minutes without activity."),
+    "case.title": ("Pengaduan {code}", "Report {code}"),
+    "case.timeline": ("Riwayat status", "Status history"),
+    "case.report": ("Pengaduan Anda", "Your report"),
+    "case.thread": ("Percakapan", "Messages"),
+    "case.no_thread": ("Belum ada pesan.", "No messages yet."),
+    "case.from_you": ("Anda", "You"),
+    "case.from_org": ("Inspektorat", "Inspectorate"),
+    "case.files": ("Berkas terlampir", "Attached files"),
+    "case.files_note": ("Berkas tersimpan terenkripsi untuk Inspektorat; berkas tidak dapat diunduh kembali dari sini.",
+                        "Files are stored encrypted for the Inspectorate; they cannot be downloaded again here."),
+    "case.unreadable": ("Isi ini tidak dapat dibuka.", "This item cannot be opened."),
+    "case.moved": ("Peringatan: isi ini menyebut kode pengaduan lain.", "Warning: this item names another report code."),
+    "case.unsigned": ("Peringatan: tanda tangan balasan ini tidak sah.", "Warning: this reply's signature is not valid."),
+    "case.reply_title": ("Kirim pesan", "Send a message"),
+    "case.reply_body": ("Pesan", "Message"),
+    "case.reply_files": ("Berkas tambahan", "More files"),
+    "case.reply_send": ("Kirim Pesan", "Send message"),
+    "case.sent": ("Pesan terkirim.", "Message sent."),
+    "case.none": ("(tidak diisi)", "(left empty)"),
+    # Org key
+    "orgkey.title": ("Kunci publik Inspektorat", "The Inspectorate's public key"),
+    "orgkey.intro": ("Setiap pengaduan dienkripsi dengan kunci ini. Cocokkan sidik jarinya dengan yang dicetak "
+                     "di kantor Inspektorat.",
+                     "Every report is encrypted to this key. Compare its fingerprint with the one printed at "
+                     "the Inspectorate's office."),
+    "orgkey.fingerprint": ("Sidik jari", "Fingerprint"),
+    "orgkey.none": ("Belum ada kunci terpasang: pengaduan belum dapat diterima.",
+                    "No key is installed yet: reports cannot be received."),
+    "orgkey.download": ("Unduh org.pub.json", "Download org.pub.json"),
+    # Errors
+    "error.title": ("Maaf", "Sorry"),
+    "error.back": ("Kembali ke beranda", "Back to the home page"),
+    "error.internal": ("Terjadi kesalahan pada server. Pengaduan yang belum selesai tidak tersimpan; silakan coba lagi.",
+                       "Something went wrong on the server. An unfinished report was not stored; please try again."),
+    "error.not_found": ("Halaman tidak ditemukan.", "Page not found."),
+    "error.bad_request": ("Permintaan tidak dapat dipahami.", "The request could not be understood."),
+    "error.csrf": ("Formulir sudah kedaluwarsa. Muat ulang halaman lalu kirim lagi.",
+                   "The form has expired. Reload the page and send it again."),
+    "error.too_large": ("Berkas atau pengaduan terlalu besar. Batasnya {file_mb} MB per berkas, {report_mb} MB per "
+                        "pengaduan, dan {count} berkas. Tidak ada yang tersimpan; kirim lagi dengan berkas lebih kecil.",
+                        "A file or the report is too large. The limits are {file_mb} MB per file, {report_mb} MB per "
+                        "report and {count} files. Nothing was stored; send again with smaller files."),
+    "error.throttled": ("Terlalu banyak percobaan masuk. Tunggu beberapa menit lalu coba lagi.",
+                        "Too many login attempts. Wait a few minutes and try again."),
+    "error.busy": ("Server sedang sibuk. Coba lagi sebentar lagi.", "The server is busy. Try again in a moment."),
+    "error.no_key": ("Situs belum siap menerima pengaduan: kunci Inspektorat belum dipasang.",
+                     "The site cannot receive reports yet: the Inspectorate's key is not installed."),
+    "error.disk_full": ("Server sedang tidak dapat menyimpan pengaduan. Coba lagi nanti.",
+                        "The server cannot store reports right now. Try again later."),
+    "error.login_required": ("Silakan masuk terlebih dahulu.", "Please log in first."),
+}
+
+
+def pick(lang: str) -> int:
+    return 1 if lang == "en" else 0
+
+
+def t(lang: str, key: str, **values: object) -> str:
+    """The text for ``key`` in ``lang``, with ``{name}`` fields filled in."""
+    text = MESSAGES[key][pick(lang)]
+    return text.format(**values) if values else text
+
+
+def status_label(lang: str, status: str) -> str:
+    pair = STATUSES.get(status)
+    return pair[pick(lang)] if pair else status
+
+
+def status_explained(lang: str, status: str) -> str:
+    pair = STATUS_EXPLAINED.get(status)
+    return pair[pick(lang)] if pair else ""
+
+
+def category_label(lang: str, key: str) -> str:
+    pair = CATEGORIES.get(key)
+    return pair[pick(lang)] if pair else key

@@ -1,0 +1,303 @@
+"""The reporter's side of a case: submit, log in, read, answer.
+
+Every function here takes the request's plaintext, seals it, and lets it go;
+the only things that outlive the request are envelopes and the metadata of
+``storage``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from nacl.public import PrivateKey
+
+from crypto.encoding import canonical_json, format_day, format_time, new_item_id, utc_now
+from crypto.errors import CredentialError, WbsError
+from crypto.envelope import EnvelopeWriter
+from crypto.items import (
+    generate_report_code,
+    message_plaintext,
+    open_json,
+    recipients_for,
+    report_plaintext,
+    verify_reply,
+)
+from crypto.kdf import SALT_BYTES, KdfParams
+from crypto.mailbox import (
+    account_lookup,
+    derive_mailbox_key,
+    format_codename,
+    generate_codename,
+    generate_passphrase,
+    normalize_passphrase,
+    public_keys_equal,
+)
+
+from .context import Context
+from .errors import DiskFull, NotFound, ServerError
+from .forms import ReportForm
+from .intake import SealedFile
+from .sessions import Session
+from .storage import Account, NewItem, Report
+
+MAX_CODE_TRIES = 8
+
+
+class LoginFailed(ServerError):
+    """The codename or passphrase is wrong."""
+
+    status = 200
+    message_key = "login.failed"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    codename: str | None  # None when the report was added to an existing account
+    passphrase: str | None
+    report_code: str
+
+
+def _kdf_params(ctx: Context) -> KdfParams:
+    c = ctx.config
+    return KdfParams(c.kdf_t, c.kdf_m_kib, c.kdf_p)
+
+
+def check_free_space(ctx: Context, incoming: int = 0) -> None:
+    if ctx.blobs.free_bytes() - incoming < ctx.config.min_free_bytes:
+        raise DiskFull()
+
+
+def _seal_to_temp(ctx: Context, data: bytes, recipients: list[bytes]):  # type: ignore[no-untyped-def]
+    """Blocking: seal a small JSON item into a finished temp blob."""
+    temp = ctx.blobs.new_temp()
+    try:
+        writer = EnvelopeWriter(temp, recipients)
+        writer.write(data)
+        writer.close()
+        temp.finish()
+    except BaseException:
+        temp.discard()
+        raise
+    return temp
+
+
+def _commit_blobs(ctx: Context, blobs: list[tuple[str, Any]]) -> None:
+    for item_id, temp in blobs:
+        ctx.blobs.commit(temp, item_id)
+
+
+def _remove_blobs(ctx: Context, item_ids: list[str]) -> None:
+    for item_id in item_ids:
+        ctx.blobs.remove(item_id)
+
+
+async def _store_items(
+    ctx: Context,
+    *,
+    json_item: tuple[str, str, dict[str, Any]],
+    files: list[SealedFile],
+    recipients: list[bytes],
+    save,  # type: ignore[no-untyped-def]
+) -> None:
+    """Seal the JSON item, make every blob durable, then run ``save`` (one transaction).
+
+    If anything fails before the transaction commits, every blob of this
+    request is removed again, so no half-stored report remains.
+    """
+    item_id, kind, obj = json_item
+    temp = await ctx.run_io(_seal_to_temp, ctx, canonical_json(obj), recipients)
+    blobs = [(item_id, temp)] + [(f.item_id, f.temp) for f in files]
+    new_items = [NewItem(item_id, kind, "reporter", None, temp.size, temp.sha256)] + [
+        NewItem(f.item_id, "attachment", "reporter", item_id, f.temp.size, f.temp.sha256) for f in files
+    ]
+    try:
+        await ctx.run_io(_commit_blobs, ctx, blobs)
+        await save(new_items)
+    except BaseException:
+        await ctx.run_io(_remove_blobs, ctx, [b[0] for b in blobs])
+        for _, t in blobs:
+            await ctx.run_io(t.discard)
+        raise
+
+
+async def _new_code(ctx: Context) -> str:
+    for _ in range(MAX_CODE_TRIES):
+        code = generate_report_code(ctx.config.report_prefix)
+        if await ctx.store.report(code) is None:
+            return code
+    raise ServerError("could not draw a free report code")
+
+
+async def submit_report(
+    ctx: Context, form: ReportForm, files: list[SealedFile], lang: str, session: Session | None
+) -> Receipt:
+    """Store a validated report; a new account unless the reporter is logged in."""
+    org = ctx.keys.require()
+    now = utc_now()
+    codename = passphrase = None
+    new_account: Account | None = None
+    if session is None:
+        codename = generate_codename()
+        passphrase = generate_passphrase(lang)
+        salt = secrets.token_bytes(SALT_BYTES)
+        params = _kdf_params(ctx)
+        key = await ctx.kdf.run(derive_mailbox_key, codename, passphrase, salt, params,
+                                wait=ctx.config.kdf_wait_seconds)
+        new_account = Account(
+            id=secrets.token_hex(16),
+            lookup=account_lookup(codename, ctx.instance_secret),
+            salt=salt,
+            kdf_t=params.t,
+            kdf_m_kib=params.m_kib,
+            kdf_p=params.p,
+            mailbox_pk=bytes(key.public_key),
+            created_day=format_day(now),
+        )
+        account_id, mailbox_pk = new_account.id, new_account.mailbox_pk
+    else:
+        account_id, mailbox_pk = session.account_id, bytes(session.private_key.public_key)
+    code = await _new_code(ctx)
+    report_id = new_item_id()
+    obj = report_plaintext(
+        report_code=code,
+        submitted_at=format_time(now),
+        lang=lang,
+        category=form.get("category"),
+        what=form.get("what"),
+        who=form.get("who"),
+        where=form.get("where"),
+        when=form.get("when"),
+        how=form.get("how"),
+        loss_estimate=form.get("loss_estimate"),
+        attachments=[f.ref for f in files],
+        reported_persons=form.persons,
+        incident_date=form.get("incident_date").strip(),
+        evidence_note=form.get("evidence_note"),
+        identity=form.get("identity"),
+    )
+    day = format_day(now)
+
+    async def save(items: list[NewItem]) -> None:
+        await ctx.store.create_report(
+            account=new_account, account_id=account_id, code=code, status="received", day=day, items=items
+        )
+
+    await _store_items(
+        ctx,
+        json_item=(report_id, "report", obj),
+        files=files,
+        recipients=recipients_for("report", org.keys, mailbox_pk),
+        save=save,
+    )
+    return Receipt(format_codename(codename) if codename else None, passphrase, code)
+
+
+async def add_message(ctx: Context, session: Session, code: str, body: str, files: list[SealedFile]) -> None:
+    report = await own_report(ctx, session, code)
+    org = ctx.keys.require()
+    now = utc_now()
+    obj = message_plaintext(
+        report_code=report.code, sent_at=format_time(now), body=body, attachments=[f.ref for f in files]
+    )
+
+    async def save(items: list[NewItem]) -> None:
+        await ctx.store.add_items(report.code, format_day(now), items)
+
+    await _store_items(
+        ctx,
+        json_item=(new_item_id(), "message", obj),
+        files=files,
+        recipients=recipients_for("message", org.keys, bytes(session.private_key.public_key)),
+        save=save,
+    )
+
+
+def _decoy_salt(ctx: Context, lookup: bytes) -> bytes:
+    """A stable salt for a codename nobody has: the login does the same work,
+    so its timing does not tell whether an account exists."""
+    return hashlib.blake2b(lookup, digest_size=SALT_BYTES, key=ctx.instance_secret, person=b"wbs-decoy").digest()
+
+
+async def login(ctx: Context, codename: str, passphrase: str) -> Session:
+    """Derive the mailbox key and compare; one Argon2id run whether or not the account exists."""
+    try:
+        lookup = account_lookup(codename, ctx.instance_secret)
+        normalize_passphrase(passphrase)
+    except CredentialError:
+        raise LoginFailed() from None
+    ctx.throttle.check(lookup)
+    account = await ctx.store.find_account(lookup)
+    if account is not None:
+        salt, params = account.salt, KdfParams(account.kdf_t, account.kdf_m_kib, account.kdf_p)
+    else:
+        salt, params = _decoy_salt(ctx, lookup), _kdf_params(ctx)
+    key: PrivateKey = await ctx.kdf.run(derive_mailbox_key, codename, passphrase, salt, params)
+    if account is None or not public_keys_equal(bytes(key.public_key), account.mailbox_pk):
+        ctx.throttle.failed(lookup)
+        raise LoginFailed()
+    ctx.throttle.succeeded(lookup)
+    return ctx.sessions.create(account.id, bytes(key))
+
+
+async def own_report(ctx: Context, session: Session, code: str) -> Report:
+    """The report if it belongs to this session's account; NotFound otherwise."""
+    report = await ctx.store.report(code)
+    if report is None or report.account_id != session.account_id:
+        raise NotFound()
+    return report
+
+
+@dataclass(frozen=True)
+class ThreadEntry:
+    kind: str
+    day: str
+    content: dict[str, Any] | None  # None when it could not be opened
+    moved: bool = False
+    bad_signature: bool = False
+
+
+@dataclass(frozen=True)
+class Case:
+    report: Report
+    history: list[tuple[str, str]]
+    content: ThreadEntry | None
+    thread: list[ThreadEntry]
+
+
+def _open_item(ctx: Context, item_id: str, key: PrivateKey, code: str):  # type: ignore[no-untyped-def]
+    with ctx.blobs.open(item_id) as src:
+        data = src.read()
+    return open_json(data, [key], report_code=code)
+
+
+async def load_case(ctx: Context, session: Session, code: str) -> Case:
+    report = await own_report(ctx, session, code)
+    history = await ctx.store.status_history(code)
+    key = session.private_key
+    org = ctx.keys.current()
+    content = None
+    thread = []
+    for item in await ctx.store.items_of_report(code):
+        if item.kind == "attachment":
+            continue
+        try:
+            opened = await ctx.run_io(_open_item, ctx, item.item_id, key, code)
+        except (WbsError, OSError):
+            entry = ThreadEntry(item.kind, item.created_day, None)
+        else:
+            bad = False
+            if item.kind == "reply" and "sig" in opened.content:
+                try:
+                    verify_reply(opened.content, org.keys if org else ())
+                except WbsError:
+                    bad = True
+            entry = ThreadEntry(item.kind, item.created_day, opened.content, opened.moved, bad)
+        if item.kind == "report" and content is None:
+            content = entry
+        else:
+            thread.append(entry)
+    return Case(report, history, content, thread)

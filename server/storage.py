@@ -1,0 +1,252 @@
+"""All SQL of the server: SQLite through aiosqlite, WAL, numbered migrations.
+
+One connection, one lock: every operation holds the lock for its statements
+(a transaction included), so coroutines never see each other's half-done
+work. What is stored is only what the workflow needs: random ids, days,
+statuses, envelope sizes (padded) and which reports share an account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sqlite3
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import AsyncIterator, Iterable, Sequence
+
+import aiosqlite
+
+from .errors import StoreError
+
+MIGRATIONS = "server.migrations"
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    lookup: bytes
+    salt: bytes
+    kdf_t: int
+    kdf_m_kib: int
+    kdf_p: int
+    mailbox_pk: bytes
+    created_day: str
+
+
+@dataclass(frozen=True)
+class Report:
+    code: str
+    account_id: str
+    status: str
+    created_day: str
+    updated_day: str
+
+
+@dataclass(frozen=True)
+class Item:
+    item_id: str
+    report_code: str
+    position: int
+    kind: str
+    author: str
+    parent_id: str | None
+    size: int
+    sha256: str
+    created_day: str
+    exported: bool
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """An item whose envelope is already durable in the blob store."""
+
+    item_id: str
+    kind: str
+    author: str
+    parent_id: str | None
+    size: int
+    sha256: str
+
+
+def _migrations() -> list[tuple[int, str]]:
+    found = []
+    for entry in resources.files(MIGRATIONS).iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def new_account_id() -> str:
+    return secrets.token_hex(16)
+
+
+class Store:
+    """The database of one data folder."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> "Store":
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {path}: {exc}") from None
+        conn.row_factory = sqlite3.Row
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA secure_delete=ON",
+            "PRAGMA busy_timeout=10000",
+        ):
+            await conn.execute(pragma)
+        store = cls(conn)
+        await store._migrate()
+        return store
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def _migrate(self) -> None:
+        async with self._lock:
+            version = (await (await self._conn.execute("PRAGMA user_version")).fetchone())[0]
+            for number, script in _migrations():
+                if number <= version:
+                    continue
+                await self._conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
+                )
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    async def _all(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
+        async with self._lock:
+            async with self._conn.execute(sql, args) as cur:
+                return list(await cur.fetchall())
+
+    async def _one(self, sql: str, args: Sequence[object] = ()) -> sqlite3.Row | None:
+        rows = await self._all(sql, args)
+        return rows[0] if rows else None
+
+    # Accounts ---------------------------------------------------------------
+
+    async def find_account(self, lookup: bytes) -> Account | None:
+        row = await self._one("SELECT * FROM accounts WHERE lookup = ?", (lookup,))
+        return Account(**dict(row)) if row else None
+
+    async def account(self, account_id: str) -> Account | None:
+        row = await self._one("SELECT * FROM accounts WHERE id = ?", (account_id,))
+        return Account(**dict(row)) if row else None
+
+    # Reports ----------------------------------------------------------------
+
+    async def create_report(
+        self,
+        *,
+        account: Account | None,
+        account_id: str,
+        code: str,
+        status: str,
+        day: str,
+        items: Sequence[NewItem],
+    ) -> None:
+        """One transaction: the new account (first report only), the report, its items."""
+        async with self._transaction() as db:
+            if account is not None:
+                await db.execute(
+                    "INSERT INTO accounts (id, lookup, salt, kdf_t, kdf_m_kib, kdf_p, mailbox_pk, created_day)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (account.id, account.lookup, account.salt, account.kdf_t, account.kdf_m_kib,
+                     account.kdf_p, account.mailbox_pk, account.created_day),
+                )
+            await db.execute(
+                "INSERT INTO reports (code, account_id, status, created_day, updated_day) VALUES (?, ?, ?, ?, ?)",
+                (code, account_id, status, day, day),
+            )
+            await db.execute(
+                "INSERT INTO status_history (report_code, position, status, day) VALUES (?, 0, ?, ?)",
+                (code, status, day),
+            )
+            await self._insert_items(db, code, day, items, start=0)
+
+    async def add_items(self, code: str, day: str, items: Sequence[NewItem]) -> None:
+        """Append items to a report's thread in one transaction."""
+        async with self._transaction() as db:
+            async with db.execute(
+                "SELECT COALESCE(MAX(position) + 1, 0) FROM items WHERE report_code = ?", (code,)
+            ) as cur:
+                start = (await cur.fetchone())[0]
+            await self._insert_items(db, code, day, items, start=start)
+            await db.execute("UPDATE reports SET updated_day = ? WHERE code = ?", (day, code))
+
+    @staticmethod
+    async def _insert_items(
+        db: aiosqlite.Connection, code: str, day: str, items: Sequence[NewItem], *, start: int
+    ) -> None:
+        await db.executemany(
+            "INSERT INTO items (item_id, report_code, position, kind, author, parent_id, size, sha256, created_day)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (i.item_id, code, start + n, i.kind, i.author, i.parent_id, i.size, i.sha256, day)
+                for n, i in enumerate(items)
+            ],
+        )
+
+    async def report(self, code: str) -> Report | None:
+        row = await self._one("SELECT * FROM reports WHERE code = ?", (code,))
+        return Report(**dict(row)) if row else None
+
+    async def reports_of_account(self, account_id: str) -> list[Report]:
+        rows = await self._all(
+            "SELECT * FROM reports WHERE account_id = ? ORDER BY created_day DESC, code", (account_id,)
+        )
+        return [Report(**dict(r)) for r in rows]
+
+    async def status_history(self, code: str) -> list[tuple[str, str]]:
+        rows = await self._all(
+            "SELECT status, day FROM status_history WHERE report_code = ? ORDER BY position", (code,)
+        )
+        return [(r["status"], r["day"]) for r in rows]
+
+    async def items_of_report(self, code: str) -> list[Item]:
+        rows = await self._all("SELECT * FROM items WHERE report_code = ? ORDER BY position", (code,))
+        return [Item(**{**dict(r), "exported": bool(r["exported"])}) for r in rows]
+
+    async def item_ids(self) -> set[str]:
+        return {r["item_id"] for r in await self._all("SELECT item_id FROM items")}
+
+    async def counts(self) -> dict[str, int]:
+        result = {}
+        for table in ("accounts", "reports", "items"):
+            row = await self._one(f"SELECT COUNT(*) AS n FROM {table}")
+            result[table] = row["n"] if row else 0
+        return result
+
+    # Export -------------------------------------------------------------------
+
+    async def report_codes(self, *, unexported_only: bool) -> list[str]:
+        if unexported_only:
+            sql = "SELECT DISTINCT report_code AS code FROM items WHERE exported = 0 ORDER BY report_code"
+        else:
+            sql = "SELECT code FROM reports ORDER BY code"
+        return [r["code"] for r in await self._all(sql)]
+
+    async def mark_exported(self, item_ids: Iterable[str]) -> None:
+        ids = list(item_ids)
+        async with self._transaction() as db:
+            await db.executemany("UPDATE items SET exported = 1 WHERE item_id = ?", [(i,) for i in ids])

@@ -1,0 +1,183 @@
+"""Reporter pages. Each view reads the request, calls one service, renders one template."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from . import reporting
+from .appkeys import CONTEXT
+from .errors import BadRequest, CsrfError, PayloadTooLarge
+from .forms import MAX_PERSONS, message_field_limits, report_field_limits, validate_message, validate_report
+from .intake import Intake, Limits
+from .sessions import SESSION_COOKIE
+from .web import check_csrf, csrf_expected, lang_of, redirect, render, session_of, set_cookie
+
+
+def _org_info(request: web.Request):  # type: ignore[no-untyped-def]
+    return request.app[CONTEXT].keys.current()
+
+
+async def home(request: web.Request) -> web.Response:
+    return render(request, "reporter/home.html", org=_org_info(request))
+
+
+async def criteria(request: web.Request) -> web.Response:
+    return render(request, "reporter/criteria.html")
+
+
+async def org_key(request: web.Request) -> web.Response:
+    org = _org_info(request)
+    if request.query.get("format") == "json" and org is not None:
+        data = request.app[CONTEXT].folder.public_keys.read_bytes()
+        return web.Response(body=data, content_type="application/json",
+                            headers={"Content-Disposition": 'attachment; filename="org.pub.json"'})
+    return render(request, "reporter/org_key.html", org=org)
+
+
+def _form_page(request: web.Request, *, form=None, status: int = 200, files_lost: bool = False):  # type: ignore[no-untyped-def]
+    ctx = request.app[CONTEXT]
+    ctx.keys.require()
+    return render(
+        request,
+        "reporter/submit.html",
+        status=status,
+        form=form,
+        files_lost=files_lost,
+        persons=range(1, MAX_PERSONS + 1),
+        action=request.path,
+    )
+
+
+async def submit_form(request: web.Request) -> web.Response:
+    if request.path.startswith("/mailbox") and session_of(request) is None:
+        raise redirect(request, "/login")
+    return _form_page(request)
+
+
+def _limits(request: web.Request, text: dict[str, int]) -> Limits:
+    c = request.app[CONTEXT].config
+    return Limits(text=text, file_field="attachments", max_file_bytes=c.max_file_bytes,
+                  max_total_bytes=c.max_report_bytes, max_files=c.max_files)
+
+
+async def _intake(request: web.Request, text_limits: dict[str, int], kinds: str):  # type: ignore[no-untyped-def]
+    ctx = request.app[CONTEXT]
+    org = ctx.keys.require()
+    length = request.content_length
+    if length is not None and length > ctx.config.max_report_bytes + 1024 * 1024:
+        raise PayloadTooLarge()
+    reporting.check_free_space(ctx, length or 0)
+    if not request.content_type.startswith("multipart/form-data"):
+        raise BadRequest()
+    intake = Intake(
+        blobs=ctx.blobs,
+        io=ctx.io,
+        recipients=[k.enc_pk for k in org.active],
+        limits=_limits(request, text_limits),
+        csrf_expected=csrf_expected(request),
+    )
+    return intake, await intake.read(await request.multipart())
+
+
+async def submit(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    session = session_of(request)
+    if request.path.startswith("/mailbox") and session is None:
+        raise redirect(request, "/login")
+    intake, data = await _intake(request, report_field_limits(ctx.config), "report")
+    form = validate_report(data.values, ctx.config)
+    if not form.ok:
+        files_lost = bool(data.files)
+        await intake.discard()
+        return _form_page(request, form=form, status=400, files_lost=files_lost)
+    try:
+        receipt = await reporting.submit_report(ctx, form, data.files, lang_of(request), session)
+    except BaseException:
+        await intake.discard()
+        raise
+    return render(request, "reporter/submitted.html", receipt=receipt)
+
+
+async def login_form(request: web.Request) -> web.Response:
+    return render(request, "reporter/login.html", failed=False, codename="")
+
+
+async def _read_small_form(request: web.Request, limit: int = 8192) -> dict[str, str]:
+    """A small urlencoded form, bounded; never request.post() on uploads."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise BadRequest()
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge()
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=10))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest() from None
+
+
+async def login(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    fields = await _read_small_form(request)
+    if not check_csrf(request, fields.get("csrf_token", "")):
+        raise CsrfError()
+    codename = fields.get("codename", "")
+    try:
+        session = await reporting.login(ctx, codename, fields.get("passphrase", ""))
+    except reporting.LoginFailed:
+        return render(request, "reporter/login.html", status=200, failed=True, codename=codename[:64])
+    ctx.sessions.end(request.cookies.get(SESSION_COOKIE))
+    response = redirect(request, "/mailbox")
+    set_cookie(request, response, SESSION_COOKIE, session.sid)
+    raise response
+
+
+def _require_session(request: web.Request):  # type: ignore[no-untyped-def]
+    session = session_of(request)
+    if session is None:
+        raise redirect(request, "/login")
+    return session
+
+
+async def mailbox(request: web.Request) -> web.Response:
+    session = _require_session(request)
+    reports = await request.app[CONTEXT].store.reports_of_account(session.account_id)
+    return render(request, "reporter/mailbox.html", reports=reports)
+
+
+async def case(request: web.Request) -> web.Response:
+    session = _require_session(request)
+    case = await reporting.load_case(request.app[CONTEXT], session, request.match_info["code"])
+    sent = request.query.get("sent") == "1"
+    return render(request, "reporter/case.html", case=case, sent=sent, form=None, files_lost=False)
+
+
+async def message(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    session = _require_session(request)
+    code = request.match_info["code"]
+    await reporting.own_report(ctx, session, code)
+    intake, data = await _intake(request, message_field_limits(ctx.config), "message")
+    form = validate_message(data.values, ctx.config, has_files=bool(data.files))
+    if not form.ok:
+        files_lost = bool(data.files)
+        await intake.discard()
+        case = await reporting.load_case(ctx, session, code)
+        return render(request, "reporter/case.html", status=400, case=case, sent=False, form=form,
+                      files_lost=files_lost)
+    try:
+        await reporting.add_message(ctx, session, code, form.get("body"), data.files)
+    except BaseException:
+        await intake.discard()
+        raise
+    raise redirect(request, f"/mailbox/reports/{code}?sent=1#thread")
+
+
+async def logout(request: web.Request) -> web.Response:
+    fields = await _read_small_form(request)
+    if check_csrf(request, fields.get("csrf_token", "")):
+        request.app[CONTEXT].sessions.end(request.cookies.get(SESSION_COOKIE))
+    response = redirect(request, "/")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response

@@ -1,0 +1,190 @@
+"""The web frame shared by every page: headers, language, CSRF, errors, rendering.
+
+Headers: a strict CSP with no script at all, no framing, no referrer, no
+sniffing, same-origin isolation, every browser feature off, no indexing, no
+caching of pages, and no server software name.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from importlib import resources
+from typing import Any, Awaitable, Callable
+
+import jinja2
+from aiohttp import web
+
+from . import i18n
+from .appkeys import CONTEXT, TEMPLATES
+from .errors import ServerError
+from .sessions import SESSION_COOKIE, Session
+
+log = logging.getLogger("wbs")
+
+LANG_COOKIE = "wbs_lang"
+CSRF_COOKIE = "wbs_csrf"
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Permissions-Policy": (
+        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+        "payment=(), usb=(), interest-cohort=(), browsing-topics=(), display-capture=(), fullscreen=()"
+    ),
+    "X-Robots-Tag": "noindex, nofollow, noarchive",
+}
+
+
+def template_environment() -> jinja2.Environment:
+    root = resources.files("templates")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        STATUSES=i18n.STATUSES,
+        CATEGORIES=i18n.CATEGORIES,
+        status_label=i18n.status_label,
+        status_explained=i18n.status_explained,
+        category_label=i18n.category_label,
+    )
+    return env
+
+
+async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if "Cache-Control" not in response.headers:
+        static = request.path.startswith("/static/")
+        response.headers["Cache-Control"] = "public, max-age=3600" if static else "no-store"
+    response.headers.pop("Server", None)
+
+
+def lang_of(request: web.Request) -> str:
+    return request.get("lang", i18n.DEFAULT_LANG)
+
+
+def session_of(request: web.Request) -> Session | None:
+    return request.get("session")
+
+
+def csrf_token(request: web.Request) -> str:
+    """The token forms carry: the visitor's CSRF cookie (made on first use)."""
+    token = request.get("csrf_new") or request.cookies.get(CSRF_COOKIE, "")
+    if len(token) != 43:
+        token = secrets.token_urlsafe(32)
+        request["csrf_new"] = token
+    return token
+
+
+def csrf_expected(request: web.Request) -> str:
+    token = request.cookies.get(CSRF_COOKIE, "")
+    return token if len(token) == 43 else ""
+
+
+def check_csrf(request: web.Request, submitted: str) -> bool:
+    expected = csrf_expected(request)
+    return bool(expected) and hmac.compare_digest(expected, submitted)
+
+
+def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str, **extra: Any) -> None:
+    ctx = request.app[CONTEXT]
+    response.set_cookie(
+        name, value, httponly=True, samesite="Strict", secure=ctx.config.secure_cookies, path="/", **extra
+    )
+
+
+def render(request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
+    lang = lang_of(request)
+    ctx = request.app[CONTEXT]
+    page = request.app[TEMPLATES].get_template(template).render(
+        lang=lang,
+        t=lambda key, **kw: i18n.t(lang, key, **kw),
+        path=request.path,
+        session=session_of(request),
+        csrf_token=csrf_token(request),
+        config=ctx.config,
+        **values,
+    )
+    response = web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
+    finish(request, response)
+    return response
+
+
+def finish(request: web.Request, response: web.StreamResponse) -> None:
+    """Cookies a response must carry: a fresh CSRF token, a language choice."""
+    if request.get("csrf_new"):
+        set_cookie(request, response, CSRF_COOKIE, request["csrf_new"])
+    if request.get("lang_chosen"):
+        set_cookie(request, response, LANG_COOKIE, request["lang"], max_age=365 * 86400)
+
+
+def redirect(request: web.Request, location: str) -> web.HTTPSeeOther:
+    response = web.HTTPSeeOther(location)
+    finish(request, response)
+    return response
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def frame_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Language, session, and every error turned into a page a person understands."""
+    chosen = request.query.get("lang")
+    if chosen in i18n.LANGS:
+        request["lang"] = chosen
+        request["lang_chosen"] = True
+    else:
+        cookie = request.cookies.get(LANG_COOKIE)
+        request["lang"] = cookie if cookie in i18n.LANGS else request.app[CONTEXT].config.default_lang
+    request["session"] = request.app[CONTEXT].sessions.get(request.cookies.get(SESSION_COOKIE))
+    try:
+        return await handler(request)
+    except ServerError as exc:
+        return error_page(request, exc.status, exc.message_key)
+    except web.HTTPNotFound:
+        return error_page(request, 404, "error.not_found")
+    except web.HTTPMethodNotAllowed:
+        return error_page(request, 405, "error.bad_request")
+    except web.HTTPRequestEntityTooLarge:
+        return error_page(request, 413, "error.too_large")
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            return error_page(request, exc.status, "error.bad_request")
+        raise
+    except Exception as exc:  # a bug: log where, never what (it may hold reporter text)
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
+        log.error("internal error %s at %s", type(exc).__name__, where)
+        return error_page(request, 500, "error.internal")
+
+
+def error_page(request: web.Request, status: int, key: str) -> web.Response:
+    config = request.app[CONTEXT].config
+    message = i18n.t(
+        lang_of(request),
+        key,
+        file_mb=config.max_file_bytes // 2**20,
+        report_mb=config.max_report_bytes // 2**20,
+        count=config.max_files,
+    ) if key == "error.too_large" else i18n.t(lang_of(request), key)
+    response = render(request, "error.html", status=status, message=message)
+    if status == 503:
+        response.headers["Retry-After"] = "10"
+    return response

@@ -1,0 +1,1 @@
+"""Jinja2 templates and the one CSS file, shipped as package data."""

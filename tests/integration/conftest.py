@@ -1,0 +1,111 @@
+"""A real ``wbs serve`` on loopback, in its own process, with its own data folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from crypto.kdf import TEST_CHEAPEST
+from crypto.keyring import Keyring, new_keyring
+
+from wbsclient import Client
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wbs(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    port: int
+    data: Path
+    config: Path
+    keyring: Keyring
+    log: Path
+
+    def client(self) -> Client:
+        return Client(self.port)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=30)
+
+
+def write_config(path: Path, data: Path, **settings: object) -> None:
+    lines = [f'data_dir = "{data}"']
+    for key, value in settings.items():
+        lines.append(f"{key} = {value!r}" if not isinstance(value, bool) else f"{key} = {str(value).lower()}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def start_server(tmp: Path, keyring: Keyring | None = None, *, data: Path | None = None,
+                 fresh: bool = True, **settings: object) -> Server:
+    data = data or tmp / "data"
+    config = tmp / "wbs.toml"
+    port = free_port()
+    settings.setdefault("kdf_t", TEST_CHEAPEST.t)
+    settings.setdefault("kdf_m_kib", TEST_CHEAPEST.m_kib)
+    settings.setdefault("min_free_bytes", 0)
+    write_config(config, data, reporter_addr=f"127.0.0.1:{port}", **settings)
+    keyring = keyring or new_keyring("Inspektorat Daerah Kabupaten Klungkung")
+    if fresh:
+        wbs("init", "--config", str(config), cwd=tmp)
+        (tmp / "org.pub.json").write_bytes(keyring.public_key_file())
+        wbs("keys", "install", str(tmp / "org.pub.json"), "--config", str(config))
+    log = tmp / f"server-{port}.log"
+    out = open(log, "wb")
+    process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--config", str(config)],
+                               stdout=out, stderr=subprocess.STDOUT, cwd=tmp,
+                               env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        process.kill()
+        raise RuntimeError("server did not start")
+    return Server(process, port, data, config, keyring, log)
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    srv = start_server(tmp_path)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    srv = start_server(tmp_path_factory.mktemp("wbs"))
+    yield srv
+    srv.stop()
