@@ -78,9 +78,13 @@ def parse_json(data: bytes, *, limit: int, what: str = "JSON") -> Any:
         raise FormatError(f"{what}: larger than {limit} bytes")
     try:
         text = data.decode("utf-8")
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        # An escaped lone surrogate ("\ud800") parses but is no Unicode text:
+        # refuse it here, so canonical_json never fails later.
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, json.JSONDecodeError, RecursionError):
         raise FormatError(f"{what}: not valid UTF-8 JSON") from None
+    return obj
 
 
 def parse_json_object(data: bytes, *, limit: int, what: str = "JSON") -> dict[str, Any]:

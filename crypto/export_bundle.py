@@ -265,7 +265,8 @@ class ExportBundle:
         self._items = {
             item["item_id"]: item for report in self.manifest["reports"] for item in report["items"]
         }
-        names = [i.filename for i in self._zip.infolist()]
+        # Folder entries ("items/") that some ZIP tools add carry nothing: skip them.
+        names = [i.filename for i in self._zip.infolist() if not (i.filename.endswith("/") and i.file_size == 0)]
         if len(set(names)) != len(names):
             raise FormatError("the bundle holds an entry twice")
         expected = {MANIFEST} | {item["path"] for item in self._items.values()}

@@ -215,7 +215,10 @@ def parse_public_key_file(data: bytes) -> PublicKeyFile:
         created_at=check_time(obj.get("created_at")),
         keys=keys,
     )
-    signature = unb64(obj.get("sig"), size=64, what="sig")
+    try:
+        signature = unb64(obj.get("sig"), size=64, what="sig")
+    except FormatError:
+        raise SignatureError("the public key file's signature is missing or malformed") from None
     body = {k: v for k, v in obj.items() if k != "sig"}
     try:
         result.newest.verify_key.verify(canonical_json(body), signature)

@@ -30,7 +30,7 @@ MAX_CODENAME_CHARS = 64
 INSTANCE_SECRET_BYTES = 32
 
 _CODENAME_MAP = str.maketrans({"O": "0", "I": "1", "L": "1"})
-_CODENAME_DROP = re.compile(r"[\s\-]+")
+_CODENAME_DROP = re.compile(r"[\s\-]+", re.ASCII)
 _PASSPHRASE_SPACE = re.compile(r"[\s\-]+")
 
 
@@ -47,7 +47,7 @@ def format_codename(codename: str) -> str:
 
 def normalize_codename(text: str) -> str:
     """Upper-case, drop spaces and hyphens, read O as 0 and I, L as 1."""
-    if not isinstance(text, str) or len(text) > MAX_CODENAME_CHARS:
+    if not isinstance(text, str) or len(text) > MAX_CODENAME_CHARS or not text.isascii():
         raise CredentialError("the codename is not valid")
     code = _CODENAME_DROP.sub("", text.upper()).translate(_CODENAME_MAP)
     if len(code) != CODENAME_SYMBOLS or any(ch not in CROCKFORD_ALPHABET for ch in code):

@@ -86,3 +86,9 @@ def test_times_are_utc_and_days_only_dates():
 def test_item_ids_are_random_hex():
     a, b = new_item_id(), new_item_id()
     assert a != b and len(a) == 32 and int(a, 16) >= 0
+
+
+def test_lone_surrogates_are_refused_at_parse_time():
+    with pytest.raises(FormatError):
+        parse_json(b'{"org_name":"\\ud800"}', limit=100)
+    assert parse_json(b'{"a":"\\ud83d\\ude00"}', limit=100) == {"a": "\U0001F600"}

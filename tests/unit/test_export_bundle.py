@@ -100,7 +100,7 @@ def rebuild(data, *, drop=None, extra=None, manifest=None):
             body = manifest if (manifest is not None and info.filename == "manifest.json") else src.read(info)
             dst.writestr(info, body)
         if extra:
-            dst.writestr(extra, b"x")
+            dst.writestr(extra, b"" if extra.endswith("/") else b"x")
     return out.getvalue()
 
 
@@ -122,3 +122,9 @@ def test_structure_errors():
     for case in cases:
         with pytest.raises(FormatError):
             ExportBundle(io.BytesIO(case))
+
+
+def test_folder_entries_added_by_zip_tools_are_ignored():
+    data, manifest, blobs = make_bundle(PrivateKey.generate())
+    with ExportBundle(io.BytesIO(rebuild(data, extra="items/"))) as bundle:
+        assert bundle.manifest == manifest

@@ -39,7 +39,7 @@ def test_codename_normalisation(typed, normal):
     assert normalize_codename(typed) == normal
 
 
-@pytest.mark.parametrize("bad", ["", "ABCD-EFGH-JKM", "ABCD-EFGH-JKMNP", "ABCD-EFGH-JKMU", "ABCD_EFGH_JKMN", "x" * 1000, None])
+@pytest.mark.parametrize("bad", ["", "ABCD-EFGH-JKß", "ABCD-EFGH-JKM\u3000N", "ıBCD-EFGH-JKMN", "ABCD-EFGH-JKM", "ABCD-EFGH-JKMNP", "ABCD-EFGH-JKMU", "ABCD_EFGH_JKMN", "x" * 1000, None])
 def test_invalid_codenames(bad):
     with pytest.raises(CredentialError):
         normalize_codename(bad)
