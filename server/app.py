@@ -9,11 +9,13 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from .appkeys import CONTEXT, TEMPLATES
+from .appkeys import CONTEXT, STAFF_SESSIONS, STAFF_THROTTLE, TEMPLATES
 from .config import Config
 from .context import Context
 from .datafolder import DataFolder
-from .routes import reporter_routes
+from .routes import reporter_routes, staff_routes
+from .staff import StaffSessions
+from .throttle import LoginThrottle
 from .web import frame_middleware, on_prepare, template_environment
 
 log = logging.getLogger("wbs")
@@ -44,24 +46,44 @@ def create_reporter_app(ctx: Context) -> web.Application:
     return app
 
 
-async def serve(config: Config, folder: DataFolder, *, ready: "asyncio.Event | None" = None) -> None:
+def create_staff_app(ctx: Context) -> web.Application:
+    """The staff side, for its own listener: none of its routes exists on the reporter side."""
+    app = web.Application(middlewares=[frame_middleware], client_max_size=64 * 1024)
+    app[CONTEXT] = ctx
+    app[TEMPLATES] = template_environment()
+    app[STAFF_SESSIONS] = StaffSessions(ctx.config.session_idle_seconds * 2, ctx.config.session_max_seconds * 4)
+    app[STAFF_THROTTLE] = LoginThrottle(failures_before_delay=3, max_delay=ctx.config.login_max_delay_seconds,
+                                        global_per_minute=ctx.config.login_global_per_minute)
+    app.on_response_prepare.append(on_prepare)
+
+    async def root(request: web.Request) -> web.Response:
+        raise web.HTTPSeeOther("/staff")
+
+    app.router.add_get("/", root)
+    staff_routes(app)
+    return app
+
+
+async def serve(config: Config, folder: DataFolder) -> None:
     """Open the store, start the listeners, run until SIGINT or SIGTERM."""
     ctx = await Context.open(config, folder)
-    app = create_reporter_app(ctx)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    host, port = config.reporter_host_port
-    site = web.TCPSite(runner, host, port, backlog=128)
-    await site.start()
-    log.info("reporter side listening on http://%s:%d/", host, port)
+    runners = []
+    for name, app, (host, port) in (
+        ("reporter", create_reporter_app(ctx), config.reporter_host_port),
+        ("staff", create_staff_app(ctx), config.staff_host_port),
+    ):
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        runners.append(runner)
+        await web.TCPSite(runner, host, port, backlog=128).start()
+        log.info("%s side listening on http://%s:%d/", name, host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    if ready is not None:
-        ready.set()
     try:
         await stop.wait()
     finally:
-        await runner.cleanup()
+        for runner in runners:
+            await runner.cleanup()
         await ctx.close()

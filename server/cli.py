@@ -69,7 +69,7 @@ def cmd_keys_install(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import serve
-    from .demo import demo_folder, prepare_demo
+    from .demo import demo_folder, prepare_demo, prepare_demo_admin
 
     config = _config(args)
     logging.basicConfig(level=logging.INFO, format="wbs: %(message)s", stream=sys.stderr)
@@ -81,7 +81,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         folder = DataFolder(config.data_dir)
         for line in prepare_demo(folder, config.instance_name):
             print(line, file=sys.stderr)
-        asyncio.run(_migrate(folder))
+        asyncio.run(_with_store(folder, lambda store: prepare_demo_admin(store, folder)))
+        print(f"demo staff login:  {folder.root / 'STAFF.txt'}", file=sys.stderr)
     folder = DataFolder(config.data_dir)
     folder.require()
     if folder.load_public_keys() is None:
@@ -121,6 +122,51 @@ def cmd_export(args: argparse.Namespace) -> int:
     manifest = asyncio.run(run())
     items = sum(len(r["items"]) for r in manifest["reports"])
     print(f"wrote {out}: {len(manifest['reports'])} report(s), {items} item(s)")
+    return 0
+
+
+async def _with_store(folder: DataFolder, fn):  # type: ignore[no-untyped-def]
+    from .storage import Store
+
+    store = await Store.open(folder.database)
+    try:
+        return await fn(store)
+    finally:
+        await store.close()
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    from .staff import create_staff, totp_uri
+
+    config = _config(args)
+    folder = DataFolder(config.data_dir)
+    folder.require()
+    member, password = asyncio.run(_with_store(
+        folder, lambda store: create_staff(store, args.name, args.role, actor="wbs-cli")))
+    print(f"added {member.username} ({member.role})")
+    print(f"one-time password: {password}")
+    print(f"TOTP (scan or type into an authenticator app): {totp_uri(member, config.instance_name)}")
+    print("the password must be changed at first login; give both to the person directly")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .blobstore import BlobStore
+    from .staff import import_reply_bundle
+
+    config = _config(args)
+    folder = DataFolder(config.data_dir)
+    folder.require()
+    data = Path(args.file).read_bytes()
+    blobs = BlobStore(folder.blobs)
+
+    async def run_io(fn, *a):  # type: ignore[no-untyped-def]
+        return await asyncio.to_thread(fn, *a)
+
+    result = asyncio.run(_with_store(folder, lambda store: import_reply_bundle(
+        store, blobs, run_io, folder.load_public_keys(), data, "wbs-cli")))
+    print(f"imported {args.file}: {result.added} new repl(ies), {result.unchanged} already present, "
+          f"{result.statuses} status change(s)")
     return 0
 
 
@@ -173,6 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--all", action="store_true", help="every report")
     group.add_argument("--report", action="append", metavar="CODE", help="this report (repeatable)")
     p.set_defaults(func=cmd_export)
+
+    staff_parser = sub.add_parser("staff", parents=[common], help="staff accounts")
+    staff_sub = staff_parser.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    p = staff_sub.add_parser("add", parents=[common], help="add a staff member")
+    p.add_argument("name")
+    p.add_argument("--role", choices=("admin", "handler"), required=True)
+    p.set_defaults(func=cmd_staff_add)
+
+    p = sub.add_parser("import", parents=[common], help="import a reply bundle from the keyholders")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("check", parents=[common], help="check the configuration and the data folder")
     p.set_defaults(func=cmd_check)

@@ -13,6 +13,7 @@ from crypto.keyring import new_keyring, write_keyring
 from crypto.mailbox import generate_passphrase
 
 from .datafolder import DataFolder, write_atomic
+from .storage import Store
 
 BANNER = """\
 ************************************************************************
@@ -49,3 +50,17 @@ def prepare_demo(folder: DataFolder, org_name: str) -> list[str]:
         f"demo keyring:     {keyring_path} (passphrase in {passphrase_path})",
         f"fingerprint:      {keys.fingerprint if keys else '-'}",
     ]
+
+
+
+async def prepare_demo_admin(store: Store, folder: DataFolder) -> None:
+    """The demo admin (no password change forced); its login goes to ``DATA/demo/STAFF.txt``."""
+    from .staff import create_staff, new_password
+
+    staff_file = folder.root / "STAFF.txt"
+    if await store.staff_by_name("admin") is not None:
+        return
+    password = new_password()
+    member, _ = await create_staff(store, "admin", "admin", actor="wbs-demo", must_change=False, password=password)
+    lines = f"username=admin\npassword={password}\ntotp_secret={member.totp_secret}\n"
+    write_atomic(staff_file, lines.encode("ascii"))

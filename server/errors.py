@@ -8,6 +8,7 @@
         ├── NotFound           404
         ├── BadRequest         400  a request no form of ours would send
         ├── CsrfError          403  the form's token is missing or stale
+        ├── Forbidden          403  a staff page for admins only
         ├── PayloadTooLarge    413  a file, the report or a field is over its limit
         ├── TooManyAttempts    429  login throttled for this account or overall
         ├── Busy               503  the key-derivation pool is full
@@ -66,6 +67,13 @@ class PayloadTooLarge(ServerError):
 
     status = 413
     message_key = "error.too_large"
+
+
+class Forbidden(ServerError):
+    """This page is for admins only."""
+
+    status = 403
+    message_key = "staff.forbidden"
 
 
 class TooManyAttempts(ServerError):

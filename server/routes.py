@@ -25,3 +25,28 @@ def reporter_routes(app: web.Application) -> None:
     r.add_post("/logout", views.logout)
     r.add_get("/org-key", views.org_key)
     r.add_static("/static/", str(resources.files("templates").joinpath("static")), append_version=False)
+
+
+def staff_routes(app: web.Application) -> None:
+    from . import staff_views as v
+
+    r = app.router
+    r.add_get("/staff/login", v.login_form)
+    r.add_post("/staff/login", v.login)
+    r.add_post("/staff/logout", v.logout)
+    r.add_get("/staff/password", v.password_form)
+    r.add_post("/staff/password", v.password)
+    r.add_get("/staff", v.dashboard)
+    r.add_get("/staff/reports", v.reports)
+    r.add_get("/staff/reports/{code}", v.report)
+    r.add_post("/staff/reports/{code}/status", v.set_status)
+    r.add_post("/staff/reports/{code}/reply", v.reply)
+    r.add_get("/staff/export", v.export)
+    r.add_get("/staff/import", v.import_form)
+    r.add_post("/staff/import", v.import_bundle)
+    r.add_get("/staff/users", v.users)
+    r.add_post("/staff/users", v.users_action)
+    r.add_get("/staff/audit", v.audit)
+    r.add_get("/staff/stats", v.statistics)
+    r.add_get("/staff/stats.csv", v.statistics)
+    r.add_static("/static/", str(resources.files("templates").joinpath("static")), append_version=False)

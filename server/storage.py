@@ -250,3 +250,158 @@ class Store:
         ids = list(item_ids)
         async with self._transaction() as db:
             await db.executemany("UPDATE items SET exported = 1 WHERE item_id = ?", [(i,) for i in ids])
+
+    # Cases, as staff see them (metadata only) ------------------------------------
+
+    async def all_reports(self) -> list[Report]:
+        rows = await self._all("SELECT * FROM reports ORDER BY created_day, code")
+        return [Report(**dict(r)) for r in rows]
+
+    async def all_status_history(self) -> dict[str, list[tuple[str, str]]]:
+        result: dict[str, list[tuple[str, str]]] = {}
+        for r in await self._all("SELECT report_code, status, day FROM status_history ORDER BY report_code, position"):
+            result.setdefault(r["report_code"], []).append((r["status"], r["day"]))
+        return result
+
+    async def unexported_reporter_items(self) -> dict[str, int]:
+        """Per report: how many items from the reporter no export has carried yet."""
+        rows = await self._all(
+            "SELECT report_code, COUNT(*) AS n FROM items WHERE exported = 0 AND author = 'reporter'"
+            " AND kind IN ('report', 'message') GROUP BY report_code"
+        )
+        return {r["report_code"]: r["n"] for r in rows}
+
+    async def first_reply_day(self) -> dict[str, str]:
+        rows = await self._all("SELECT report_code, MIN(created_day) AS day FROM items WHERE kind = 'reply' GROUP BY report_code")
+        return {r["report_code"]: r["day"] for r in rows}
+
+    async def set_status(self, code: str, status: str, day: str) -> None:
+        async with self._transaction() as db:
+            await self._append_status(db, code, status, day)
+
+    @staticmethod
+    async def _append_status(db: aiosqlite.Connection, code: str, status: str, day: str) -> None:
+        async with db.execute(
+            "SELECT COALESCE(MAX(position) + 1, 0) FROM status_history WHERE report_code = ?", (code,)
+        ) as cur:
+            position = (await cur.fetchone())[0]
+        await db.execute(
+            "INSERT INTO status_history (report_code, position, status, day) VALUES (?, ?, ?, ?)",
+            (code, position, status, day),
+        )
+        await db.execute("UPDATE reports SET status = ?, updated_day = ? WHERE code = ?", (status, day, code))
+
+    async def item(self, item_id: str) -> Item | None:
+        row = await self._one("SELECT * FROM items WHERE item_id = ?", (item_id,))
+        return Item(**{**dict(row), "exported": bool(row["exported"])}) if row else None
+
+    async def import_replies(
+        self, day: str, replies: Sequence[tuple[str, NewItem, str | None]], audit: Sequence[tuple[str, str, str | None, str]]
+    ) -> None:
+        """One transaction: each (report code, reply item, new status or None), and the audit lines."""
+        async with self._transaction() as db:
+            for code, item, status in replies:
+                async with db.execute(
+                    "SELECT COALESCE(MAX(position) + 1, 0) FROM items WHERE report_code = ?", (code,)
+                ) as cur:
+                    start = (await cur.fetchone())[0]
+                await self._insert_items(db, code, day, [item], start=start)
+                await db.execute("UPDATE reports SET updated_day = ? WHERE code = ?", (day, code))
+                if status is not None:
+                    await self._append_status(db, code, status, day)
+            await self._insert_audit(db, day, audit)
+
+    # Staff ----------------------------------------------------------------------
+
+    async def add_staff(self, member: "StaffMember", audit: Sequence[tuple[str, str, str | None, str]] = ()) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO staff (id, username, role, password_hash, totp_secret, totp_last_step, must_change,"
+                " disabled, created_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (member.id, member.username, member.role, member.password_hash, member.totp_secret,
+                 member.totp_last_step, int(member.must_change), int(member.disabled), member.created_day),
+            )
+            await self._insert_audit(db, member.created_day, audit)
+
+    async def staff_by_name(self, username: str) -> "StaffMember | None":
+        row = await self._one("SELECT * FROM staff WHERE username = ?", (username,))
+        return StaffMember.from_row(row) if row else None
+
+    async def staff_by_id(self, staff_id: str) -> "StaffMember | None":
+        row = await self._one("SELECT * FROM staff WHERE id = ?", (staff_id,))
+        return StaffMember.from_row(row) if row else None
+
+    async def all_staff(self) -> list["StaffMember"]:
+        return [StaffMember.from_row(r) for r in await self._all("SELECT * FROM staff ORDER BY username")]
+
+    async def update_staff(self, staff_id: str, audit: Sequence[tuple[str, str, str | None, str]] = (), **changes: object) -> None:
+        allowed = {"password_hash", "totp_secret", "totp_last_step", "must_change", "disabled", "role"}
+        if not changes or set(changes) - allowed:
+            raise ValueError("unknown staff fields")
+        columns = ", ".join(f"{name} = ?" for name in changes)
+        values = [int(v) if isinstance(v, bool) else v for v in changes.values()]
+        async with self._transaction() as db:
+            await db.execute(f"UPDATE staff SET {columns} WHERE id = ?", (*values, staff_id))
+            if audit:
+                await self._insert_audit(db, audit[0][0], audit)
+
+    async def use_totp_step(self, staff_id: str, step: int) -> bool:
+        """Record a TOTP time step as used; False if it (or a later one) was used before."""
+        async with self._transaction() as db:
+            cur = await db.execute(
+                "UPDATE staff SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?", (step, staff_id, step)
+            )
+            return cur.rowcount == 1
+
+    # Audit ----------------------------------------------------------------------
+
+    @staticmethod
+    async def _insert_audit(db: aiosqlite.Connection, day: str, lines: Sequence[tuple[str, str, str | None, str]]) -> None:
+        """Lines are (day, actor, report_code or None, action[: detail])."""
+        await db.executemany(
+            "INSERT INTO audit (day, actor, action, report_code, detail) VALUES (?, ?, ?, ?, ?)",
+            [(d, actor, action.split(":", 1)[0], code, action.split(":", 1)[1] if ":" in action else "")
+             for d, actor, code, action in lines],
+        )
+
+    async def audit(self, *lines: tuple[str, str, str | None, str]) -> None:
+        async with self._transaction() as db:
+            await self._insert_audit(db, lines[0][0] if lines else "", lines)
+
+    async def audit_log(self, limit: int = 500) -> list[sqlite3.Row]:
+        return await self._all("SELECT day, actor, action, report_code, detail FROM audit ORDER BY seq DESC LIMIT ?", (limit,))
+
+    async def status_change_with_audit(self, code: str, status: str, day: str, actor: str) -> None:
+        async with self._transaction() as db:
+            await self._append_status(db, code, status, day)
+            await self._insert_audit(db, day, [(day, actor, code, f"status:{status}")])
+
+    async def add_items_with_audit(self, code: str, day: str, items: Sequence[NewItem], actor: str, action: str) -> None:
+        async with self._transaction() as db:
+            async with db.execute(
+                "SELECT COALESCE(MAX(position) + 1, 0) FROM items WHERE report_code = ?", (code,)
+            ) as cur:
+                start = (await cur.fetchone())[0]
+            await self._insert_items(db, code, day, items, start=start)
+            await db.execute("UPDATE reports SET updated_day = ? WHERE code = ?", (day, code))
+            await self._insert_audit(db, day, [(day, actor, code, action)])
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    id: str
+    username: str
+    role: str
+    password_hash: str
+    totp_secret: str
+    totp_last_step: int
+    must_change: bool
+    disabled: bool
+    created_day: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "StaffMember":
+        data = dict(row)
+        data["must_change"] = bool(data["must_change"])
+        data["disabled"] = bool(data["disabled"])
+        return cls(**data)

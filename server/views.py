@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
-
 from aiohttp import web
 
 from . import reporting
@@ -12,7 +10,7 @@ from .errors import BadRequest, CsrfError, PayloadTooLarge
 from .forms import MAX_PERSONS, message_field_limits, report_field_limits, validate_message, validate_report
 from .intake import Intake, Limits
 from .sessions import SESSION_COOKIE
-from .web import check_csrf, csrf_expected, lang_of, redirect, render, session_of, set_cookie
+from .web import check_csrf, read_small_form, csrf_expected, lang_of, redirect, render, session_of, set_cookie
 
 
 def _org_info(request: web.Request):  # type: ignore[no-untyped-def]
@@ -104,22 +102,9 @@ async def login_form(request: web.Request) -> web.Response:
     return render(request, "reporter/login.html", failed=False, codename="")
 
 
-async def _read_small_form(request: web.Request, limit: int = 8192) -> dict[str, str]:
-    """A small urlencoded form, bounded; never request.post() on uploads."""
-    if request.content_type != "application/x-www-form-urlencoded":
-        raise BadRequest()
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise PayloadTooLarge()
-    try:
-        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=10))
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequest() from None
-
-
 async def login(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    fields = await _read_small_form(request)
+    fields = await read_small_form(request)
     if not check_csrf(request, fields.get("csrf_token", "")):
         raise CsrfError()
     codename = fields.get("codename", "")
@@ -175,7 +160,7 @@ async def message(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    fields = await _read_small_form(request)
+    fields = await read_small_form(request)
     if check_csrf(request, fields.get("csrf_token", "")):
         request.app[CONTEXT].sessions.end(request.cookies.get(SESSION_COOKIE))
     response = redirect(request, "/")

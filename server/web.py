@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from urllib.parse import parse_qsl
 from importlib import resources
 from typing import Any, Awaitable, Callable
 
@@ -18,7 +19,7 @@ from aiohttp import web
 
 from . import i18n
 from .appkeys import CONTEXT, TEMPLATES
-from .errors import ServerError
+from .errors import BadRequest, PayloadTooLarge, ServerError
 from .sessions import SESSION_COOKIE, Session
 
 log = logging.getLogger("wbs")
@@ -136,6 +137,20 @@ def redirect(request: web.Request, location: str) -> web.HTTPSeeOther:
     response = web.HTTPSeeOther(location)
     finish(request, response)
     return response
+
+
+async def read_small_form(request: web.Request, limit: int = 8192) -> dict[str, str]:
+    """A small urlencoded form, bounded; never request.post() on uploads."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise BadRequest()
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge()
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=10))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest() from None
+
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -43,9 +43,13 @@ class Server:
     config: Path
     keyring: Keyring
     log: Path
+    staff_port: int = 0
 
     def client(self) -> Client:
         return Client(self.port)
+
+    def staff_client(self) -> Client:
+        return Client(self.staff_port)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -67,11 +71,11 @@ def start_server(tmp: Path, keyring: Keyring | None = None, *, data: Path | None
                  fresh: bool = True, **settings: object) -> Server:
     data = data or tmp / "data"
     config = tmp / "wbs.toml"
-    port = free_port()
+    port, staff_port = free_port(), free_port()
     settings.setdefault("kdf_t", TEST_CHEAPEST.t)
     settings.setdefault("kdf_m_kib", TEST_CHEAPEST.m_kib)
     settings.setdefault("min_free_bytes", 0)
-    write_config(config, data, reporter_addr=f"127.0.0.1:{port}", **settings)
+    write_config(config, data, reporter_addr=f"127.0.0.1:{port}", staff_addr=f"127.0.0.1:{staff_port}", **settings)
     keyring = keyring or new_keyring("Inspektorat Daerah Kabupaten Klungkung")
     if fresh:
         wbs("init", "--config", str(config), cwd=tmp)
@@ -87,14 +91,15 @@ def start_server(tmp: Path, keyring: Keyring | None = None, *, data: Path | None
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2), \
+                    socket.create_connection(("127.0.0.1", staff_port), timeout=0.2):
                 break
         except OSError:
             time.sleep(0.05)
     else:
         process.kill()
         raise RuntimeError("server did not start")
-    return Server(process, port, data, config, keyring, log)
+    return Server(process, port, data, config, keyring, log, staff_port)
 
 
 @pytest.fixture

@@ -1,0 +1,417 @@
+"""The staff workflow: accounts with TOTP, case statuses, online replies,
+reply bundle import, dashboard and statistics. Metadata only: nothing here
+can read a report, and nothing it stores holds content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from crypto.encoding import format_day, format_time, new_item_id, utc_now
+from crypto.errors import WbsError
+from crypto.items import recipients_for, reply_plaintext, seal_json
+from crypto.keys import PublicKeyFile
+from crypto.reply_bundle import check_reply_recipients, read_reply_bundle
+
+from .blobstore import BlobStore
+from .deadlines import FINAL_STATUSES, Deadline, next_deadline
+from .errors import BadRequest, NotFound, ServerError, TooManyAttempts
+from .i18n import STATUSES
+from .storage import NewItem, Report, StaffMember, Store
+from .throttle import LoginThrottle
+
+ROLES = ("admin", "handler")
+MIN_PASSWORD = 12
+MAX_PASSWORD = 256
+ISSUER = "WBS"
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "received": ("verification", "rejected"),
+    "verification": ("needs_info", "investigation", "referred", "rejected"),
+    "needs_info": ("verification", "investigation", "rejected"),
+    "investigation": ("needs_info", "referred", "closed_proven", "closed_unproven"),
+    "referred": ("closed_proven", "closed_unproven"),
+    "closed_proven": (),
+    "closed_unproven": (),
+    "rejected": (),
+}
+
+
+class StaffLoginFailed(ServerError):
+    """The username, password or code is wrong."""
+
+    status = 200
+    message_key = "staff.login_failed"
+
+
+class StaffInputError(ServerError):
+    """A staff form value is not acceptable; the message says which."""
+
+    status = 400
+    message_key = "staff.input_error"
+
+
+class BundleRejected(ServerError):
+    """A reply bundle cannot be imported; ``str(exc)`` says exactly why."""
+
+    status = 400
+    message_key = "staff.bundle_rejected"
+
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    try:
+        return _hasher.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def new_password() -> str:
+    """A one-time password for a new or reset account: 96 random bits, easy to type."""
+    return "-".join(secrets.token_hex(3) for _ in range(4))
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(member: StaffMember, instance_name: str) -> str:
+    return pyotp.TOTP(member.totp_secret).provisioning_uri(name=member.username, issuer_name=f"{ISSUER} {instance_name}")
+
+
+def check_new_password(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise StaffInputError(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+
+
+def check_username(username: str) -> str:
+    name = username.strip()
+    if not (3 <= len(name) <= 40) or not all(c.isalnum() or c in "._-" for c in name):
+        raise StaffInputError("a username has 3 to 40 letters, digits, dots, dashes or underscores")
+    return name
+
+
+async def create_staff(store: Store, username: str, role: str, *, actor: str, must_change: bool = True,
+                       password: str | None = None) -> tuple[StaffMember, str]:
+    """Add a staff member; returns the member and the one-time password (shown once)."""
+    if role not in ROLES:
+        raise StaffInputError("role must be admin or handler")
+    name = check_username(username)
+    if await store.staff_by_name(name) is not None:
+        raise StaffInputError(f"user {name} exists already")
+    password = password or new_password()
+    day = format_day(utc_now())
+    member = StaffMember(
+        id=secrets.token_hex(16), username=name, role=role, password_hash=hash_password(password),
+        totp_secret=new_totp_secret(), totp_last_step=0, must_change=must_change, disabled=False,
+        created_day=day,
+    )
+    await store.add_staff(member, [(day, actor, None, f"user_add:{name} ({role})")])
+    return member, password
+
+
+def totp_step(secret: str, code: str, now: float) -> int | None:
+    """The time step a code belongs to (the current one or one either side), or None."""
+    code = "".join(code.split())
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    step = int(now // totp.interval)
+    for candidate in (step, step - 1, step + 1):
+        if secrets.compare_digest(totp.at(candidate * totp.interval), code):
+            return candidate
+    return None
+
+
+@dataclass
+class StaffSession:
+    sid: str
+    staff_id: str
+    created: float
+    seen: float
+
+
+@dataclass
+class StaffSessions:
+    idle: float
+    lifetime: float
+    clock: Callable[[], float] = time.monotonic
+    _sessions: dict[str, StaffSession] = field(default_factory=dict)
+
+    def create(self, staff_id: str) -> StaffSession:
+        now = self.clock()
+        session = StaffSession(secrets.token_urlsafe(32), staff_id, now, now)
+        self._sessions[session.sid] = session
+        return session
+
+    def get(self, sid: str | None) -> StaffSession | None:
+        session = self._sessions.get(sid or "")
+        if session is None:
+            return None
+        now = self.clock()
+        if now - session.seen > self.idle or now - session.created > self.lifetime:
+            self._sessions.pop(session.sid, None)
+            return None
+        session.seen = now
+        return session
+
+    def end(self, sid: str | None) -> None:
+        self._sessions.pop(sid or "", None)
+
+    def end_for(self, staff_id: str) -> None:
+        for sid, session in list(self._sessions.items()):
+            if session.staff_id == staff_id:
+                self._sessions.pop(sid, None)
+
+
+async def authenticate(
+    store: Store, throttle: LoginThrottle, run_kdf: Callable[..., Any], username: str, password: str, code: str,
+    *, now: float | None = None,
+) -> StaffMember:
+    """Password (Argon2id, in the pool) and a TOTP code never used before."""
+    key = username.strip().lower().encode("utf-8")[:64]
+    throttle.check(key)
+    member = await store.staff_by_name(username.strip())
+    stored = member.password_hash if member else _DECOY_HASH
+    password_ok = await run_kdf(verify_password, stored, password[:MAX_PASSWORD])
+    step = totp_step(member.totp_secret, code, now or time.time()) if member else None
+    if member is None or member.disabled or not password_ok or step is None:
+        throttle.failed(key)
+        day = format_day(utc_now())
+        if member is not None:
+            await store.audit((day, member.username, None, "login_failed"))
+        raise StaffLoginFailed()
+    if not await store.use_totp_step(member.id, step):
+        throttle.failed(key)
+        raise StaffLoginFailed()
+    throttle.succeeded(key)
+    if needs_rehash(member.password_hash):
+        await store.update_staff(member.id, password_hash=await run_kdf(hash_password, password))
+    await store.audit((format_day(utc_now()), member.username, None, "login"))
+    return member
+
+
+_DECOY_HASH = hash_password(secrets.token_hex(16))
+
+
+async def change_password(store: Store, run_kdf: Callable[..., Any], member: StaffMember, old: str, new: str,
+                          confirm: str) -> None:
+    if not await run_kdf(verify_password, member.password_hash, old[:MAX_PASSWORD]):
+        raise StaffInputError("the current password is wrong")
+    if new != confirm:
+        raise StaffInputError("the two new passwords differ")
+    check_new_password(new)
+    if new == old:
+        raise StaffInputError("the new password must differ from the old one")
+    day = format_day(utc_now())
+    await store.update_staff(member.id, [(day, member.username, None, "password_change")],
+                             password_hash=await run_kdf(hash_password, new), must_change=False)
+
+
+def allowed_next(status: str) -> tuple[str, ...]:
+    return TRANSITIONS.get(status, ())
+
+
+async def change_status(store: Store, member: StaffMember, code: str, status: str) -> Report:
+    report = await store.report(code)
+    if report is None:
+        raise NotFound()
+    if status not in allowed_next(report.status):
+        raise StaffInputError(f"a report in status {report.status} cannot move to {status}")
+    await store.status_change_with_audit(code, status, format_day(utc_now()), member.username)
+    return report
+
+
+async def reply_online(store: Store, blobs: BlobStore, run_io: Callable[..., Any], keys: PublicKeyFile,
+                       member: StaffMember, code: str, body: str) -> None:
+    """Seal a reply to the reporter's mailbox and the org keys on arrival; only the envelope is kept."""
+    report = await store.report(code)
+    if report is None:
+        raise NotFound()
+    account = await store.account(report.account_id)
+    if account is None:
+        raise NotFound()
+    if not body.strip():
+        raise StaffInputError("the reply is empty")
+    now = utc_now()
+    envelope = seal_json(
+        reply_plaintext(report_code=code, sent_at=format_time(now), body=body),
+        recipients_for("reply", keys.keys, account.mailbox_pk),
+    )
+    item_id = new_item_id()
+    temp = await run_io(_write_blob, blobs, envelope)
+    try:
+        await run_io(blobs.commit, temp, item_id)
+        await store.add_items_with_audit(
+            code, format_day(now), [NewItem(item_id, "reply", "staff", None, temp.size, temp.sha256)],
+            member.username, "reply_online",
+        )
+    except BaseException:
+        await run_io(blobs.remove, item_id)
+        raise
+
+
+def _write_blob(blobs: BlobStore, data: bytes):  # type: ignore[no-untyped-def]
+    temp = blobs.new_temp()
+    try:
+        temp.write(data)
+        temp.finish()
+    except BaseException:
+        temp.discard()
+        raise
+    return temp
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    added: int
+    unchanged: int
+    statuses: int
+
+
+async def import_reply_bundle(store: Store, blobs: BlobStore, run_io: Callable[..., Any], keys: PublicKeyFile | None,
+                              data: bytes, actor: str) -> ImportResult:
+    """Check a reply bundle completely, then store all of it in one transaction, or nothing."""
+    if keys is None:
+        raise BundleRejected("no organisation key is installed on this server")
+    try:
+        bundle = read_reply_bundle(data, keys)
+    except WbsError as exc:
+        raise BundleRejected(f"the bundle is not valid: {exc}") from None
+    mailbox_pks = {}
+    for entry in bundle.replies:
+        report = await store.report(entry.report_code)
+        account = await store.account(report.account_id) if report else None
+        if account is None:
+            raise BundleRejected(f"reply {entry.item_id} is for report {entry.report_code}, which this server does not have")
+        mailbox_pks[entry.report_code] = account.mailbox_pk
+        if entry.set_status is not None and entry.set_status not in STATUSES:
+            raise BundleRejected(f"reply {entry.item_id} sets an unknown status {entry.set_status!r}")
+    try:
+        check_reply_recipients(bundle, mailbox_pks, [k.key_id for k in keys.keys])
+    except WbsError as exc:
+        raise BundleRejected(str(exc)) from None
+    fresh, unchanged, written = [], 0, []
+    for entry in bundle.replies:
+        existing = await store.item(entry.item_id)
+        if existing is not None:
+            same = existing.report_code == entry.report_code and existing.sha256 == hashlib.sha256(entry.envelope).hexdigest()
+            if not same:
+                raise BundleRejected(f"item {entry.item_id} is already stored with different content")
+            unchanged += 1
+            continue
+        fresh.append(entry)
+    day = format_day(utc_now())
+    replies = []
+    statuses = 0
+    try:
+        for entry in fresh:
+            temp = await run_io(_write_blob, blobs, entry.envelope)
+            await run_io(blobs.commit, temp, entry.item_id)
+            written.append(entry.item_id)
+            report = await store.report(entry.report_code)
+            status = entry.set_status if entry.set_status and entry.set_status != report.status else None
+            statuses += status is not None
+            replies.append((entry.report_code, NewItem(entry.item_id, "reply", "keyholder", None, temp.size, temp.sha256), status))
+        audit = [(day, actor, code, f"reply_import{':status ' + status if status else ''}") for code, _, status in replies]
+        if replies:
+            await store.import_replies(day, replies, audit)
+    except BaseException:
+        for item_id in written:
+            await run_io(blobs.remove, item_id)
+        raise
+    return ImportResult(added=len(replies), unchanged=unchanged, statuses=statuses)
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    report: Report
+    deadline: Deadline | None
+    unexported: int
+
+
+async def case_rows(store: Store, today: date, *, acknowledge_working_days: int, feedback_days: int) -> list[CaseRow]:
+    histories = await store.all_status_history()
+    replies = await store.first_reply_day()
+    unexported = await store.unexported_reporter_items()
+    rows = []
+    for report in await store.all_reports():
+        first = replies.get(report.code)
+        deadline = next_deadline(
+            date.fromisoformat(report.created_day), histories.get(report.code, []),
+            date.fromisoformat(first) if first else None, today,
+            acknowledge_working_days=acknowledge_working_days, feedback_days=feedback_days,
+        )
+        rows.append(CaseRow(report, deadline, unexported.get(report.code, 0)))
+    return rows
+
+
+def sort_by_deadline(rows: list[CaseRow]) -> list[CaseRow]:
+    return sorted(rows, key=lambda r: (r.deadline is None, r.deadline.due if r.deadline else date.max, r.report.code))
+
+
+@dataclass(frozen=True)
+class Stats:
+    by_status: dict[str, int]
+    by_month: dict[str, int]
+    acknowledge_days: tuple[float, float] | None  # (median, mean) calendar days
+    close_days: tuple[float, float] | None
+
+
+def _summary(values: list[int]) -> tuple[float, float] | None:
+    return (float(statistics.median(values)), round(statistics.fmean(values), 1)) if values else None
+
+
+async def stats(store: Store) -> Stats:
+    reports = await store.all_reports()
+    histories = await store.all_status_history()
+    ack, close = [], []
+    for report in reports:
+        created = date.fromisoformat(report.created_day)
+        history = histories.get(report.code, [])
+        first_change = next((d for s, d in history if s != "received"), None)
+        closed = next((d for s, d in history if s in FINAL_STATUSES), None)
+        if first_change:
+            ack.append((date.fromisoformat(first_change) - created).days)
+        if closed:
+            close.append((date.fromisoformat(closed) - created).days)
+    return Stats(
+        by_status=dict(Counter(r.status for r in reports)),
+        by_month=dict(sorted(Counter(r.created_day[:7] for r in reports).items())),
+        acknowledge_days=_summary(ack),
+        close_days=_summary(close),
+    )
+
+
+def stats_csv(result: Stats) -> str:
+    lines = ["section,key,value"]
+    lines += [f"status,{k},{v}" for k, v in sorted(result.by_status.items())]
+    lines += [f"month,{k},{v}" for k, v in result.by_month.items()]
+    for name, value in (("days_to_acknowledge", result.acknowledge_days), ("days_to_close", result.close_days)):
+        if value:
+            lines += [f"{name},median,{value[0]}", f"{name},mean,{value[1]}"]
+    return "\n".join(lines) + "\n"
