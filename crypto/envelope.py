@@ -70,6 +70,35 @@ def _public_bytes(recipient: PublicKey | bytes) -> bytes:
     return raw
 
 
+try:  # PyNaCl's cffi module: lets push read a memoryview without a copy
+    from nacl._sodium import ffi as _ffi, lib as _lib
+except ImportError:  # pragma: no cover - a PyNaCl without it: the public binding
+    _ffi = _lib = None
+
+
+def _new_chunk_buffer() -> object:
+    return _ffi.new("unsigned char[]", CHUNK_BYTES) if _ffi is not None else None
+
+
+def _push(state: object, out: object, piece: bytes | bytearray | memoryview, ad: bytes | None, tag: int) -> bytes:
+    """``crypto_secretstream_xchacha20poly1305_push`` of one piece, reading it in place.
+
+    PyNaCl's public binding accepts only ``bytes``, which would cost a 64 KiB
+    copy per piece; the same libsodium call through its cffi module reads the
+    writer's buffer directly. Both give identical bytes.
+    """
+    if _lib is None:
+        return crypto_secretstream_xchacha20poly1305_push(state, bytes(piece), ad, tag)
+    size = len(piece)
+    rc = _lib.crypto_secretstream_xchacha20poly1305_push(
+        state.statebuf, out, _ffi.NULL, _ffi.from_buffer(piece), size,
+        _ffi.NULL if ad is None else ad, 0 if ad is None else len(ad), tag,
+    )
+    if rc != 0:
+        raise RuntimeError("crypto_secretstream push failed")
+    return _ffi.buffer(out, size + ABYTES)[:]
+
+
 class EnvelopeWriter:
     """Seal a stream of bytes to up to 16 recipients.
 
@@ -97,6 +126,7 @@ class EnvelopeWriter:
             raise ValueError("file_key must be 32 bytes")
         stanzas = b"".join(key_id(pk) + crypto_box_seal(file_key, pk) for pk in keys)
         self._state = crypto_secretstream_xchacha20poly1305_state()
+        self._out_buf = _new_chunk_buffer()
         ss_header = crypto_secretstream_xchacha20poly1305_init_push(self._state, file_key)
         header = MAGIC + bytes((VERSION, len(keys))) + stanzas + ss_header
         self._dst = dst
@@ -112,9 +142,9 @@ class EnvelopeWriter:
         self._dst.write(data)
         self.size += len(data)
 
-    def _push(self, piece: bytes, tag: int) -> None:
+    def _push(self, piece: bytes | bytearray | memoryview, tag: int) -> None:
         ad, self._ad = self._ad, None
-        self._out(crypto_secretstream_xchacha20poly1305_push(self._state, piece, ad, tag))
+        self._out(_push(self._state, self._out_buf, piece, ad, tag))
         self._padded_emitted += len(piece)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -129,11 +159,11 @@ class EnvelopeWriter:
             self._buf += view[:start]
             if len(self._buf) < PIECE_BYTES:
                 return
-            self._push(bytes(self._buf), TAG_MESSAGE)
+            self._push(self._buf, TAG_MESSAGE)
             self._buf.clear()
         end = len(view)
         while end - start >= PIECE_BYTES:
-            self._push(view[start : start + PIECE_BYTES].tobytes(), TAG_MESSAGE)
+            self._push(view[start : start + PIECE_BYTES], TAG_MESSAGE)
             start += PIECE_BYTES
         if start < end:
             self._buf += view[start:end]
@@ -149,7 +179,7 @@ class EnvelopeWriter:
         first = min(remaining, PIECE_BYTES)
         tail += _ZEROS[: first - len(tail)]
         remaining -= first
-        self._push(bytes(tail), TAG_FINAL if remaining == 0 else TAG_MESSAGE)
+        self._push(tail, TAG_FINAL if remaining == 0 else TAG_MESSAGE)
         self._buf = bytearray()
         while remaining > 0:
             size = min(remaining, PIECE_BYTES)
@@ -282,6 +312,19 @@ def _decrypted_pieces(src: BinaryIO, keys: Sequence[PrivateKey]) -> Iterator[byt
         yield piece
 
 
+def _is_zero(piece: bytes) -> bool:
+    """All bytes zero? One memcmp against a slice of ``_ZEROS`` (slicing it whole copies nothing)."""
+    return piece == _ZEROS[: len(piece)]
+
+
+def _strip_padding(piece: bytes) -> bytes | None:
+    """``piece`` up to its last ``MARKER`` when only zeros follow it; None otherwise."""
+    end = piece.rfind(MARKER)
+    if end < 0 or not _is_zero(piece[end + 1 :]):
+        return None
+    return piece[:end]
+
+
 def open_stream(src: BinaryIO, keys: Sequence[PrivateKey]) -> Iterator[bytes]:
     """Yield the plaintext of an envelope piece by piece, padding removed.
 
@@ -295,7 +338,7 @@ def open_stream(src: BinaryIO, keys: Sequence[PrivateKey]) -> Iterator[bytes]:
     held: bytes | None = None  # the latest piece holding a non-zero byte
     zeros = 0  # zero bytes seen after ``held``
     for piece in _decrypted_pieces(src, keys):
-        if piece and (piece[-1] != 0 or piece.rstrip(b"\x00")):
+        if piece and (piece[-1] != 0 or not _is_zero(piece)):
             if held is not None:
                 yield held
             while zeros:
@@ -306,11 +349,11 @@ def open_stream(src: BinaryIO, keys: Sequence[PrivateKey]) -> Iterator[bytes]:
             zeros = 0
         else:
             zeros += len(piece)
-    body = held.rstrip(b"\x00") if held is not None else b""
-    if not body or body[-1] != MARKER:
+    body = _strip_padding(held) if held is not None else None
+    if body is None:
         raise DecryptionError("the padding marker is missing")
-    if len(body) > 1:
-        yield body[:-1]
+    if body:
+        yield body
 
 
 def open_to_stream(src: BinaryIO, dst: BinaryIO, keys: Sequence[PrivateKey]) -> int:
