@@ -7,18 +7,23 @@ import logging
 import signal
 from typing import AsyncIterator
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from .appkeys import CONTEXT, STAFF_SESSIONS, STAFF_THROTTLE, TEMPLATES
 from .config import Config
 from .context import Context
 from .datafolder import DataFolder
+from .retention import daily_purge
 from .routes import reporter_routes, staff_routes
 from .staff import StaffSessions
 from .throttle import LoginThrottle
 from .web import frame_middleware, on_prepare, template_environment
 
 log = logging.getLogger("wbs")
+
+# aiohttp names itself in a Server header on the answers it makes on its own
+# (malformed requests), where no on_response_prepare hook runs; say nothing.
+web_response.SERVER_SOFTWARE = ""
 
 SWEEP_SECONDS = 60
 
@@ -35,12 +40,23 @@ def create_reporter_app(ctx: Context) -> web.Application:
     app[CONTEXT] = ctx
     app[TEMPLATES] = template_environment()
     app.on_response_prepare.append(on_prepare)
+    if ctx.config.onion_address:
+        onion = ctx.config.onion_address
+
+        async def onion_location(request: web.Request, response: web.StreamResponse) -> None:
+            response.headers["Onion-Location"] = f"http://{onion}{request.path_qs}"
+
+        app.on_response_prepare.append(onion_location)
     reporter_routes(app)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(_sweeper(ctx))
+        tasks = [
+            asyncio.create_task(_sweeper(ctx)),
+            asyncio.create_task(daily_purge(ctx.store, ctx.blobs, ctx.config.retention_days)),
+        ]
         yield
-        task.cancel()
+        for task in tasks:
+            task.cancel()
 
     app.cleanup_ctx.append(background)
     return app

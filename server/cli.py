@@ -16,9 +16,9 @@ from pathlib import Path
 
 from crypto.errors import WbsError
 
-from .config import Config, config_template, load_config
+from .config import Config, config_template, is_loopback, load_config
 from .datafolder import DataFolder, write_atomic
-from .errors import StoreError
+from .errors import ConfigError, StoreError
 
 PROG = "wbs"
 
@@ -73,7 +73,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = _config(args)
     logging.basicConfig(level=logging.INFO, format="wbs: %(message)s", stream=sys.stderr)
-    logging.getLogger("aiohttp.access").disabled = True
+    # aiohttp's own loggers name client addresses and quote request bytes: off.
+    logging.getLogger("aiohttp").setLevel(logging.CRITICAL + 1)
     if args.demo:
         from dataclasses import replace
 
@@ -85,6 +86,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"demo staff login:  {folder.root / 'STAFF.txt'}", file=sys.stderr)
     folder = DataFolder(config.data_dir)
     folder.require()
+    for name, (host, _) in (("reporter", config.reporter_host_port), ("staff", config.staff_host_port)):
+        if not is_loopback(host) and not config.allow_non_loopback:
+            raise ConfigError(
+                f"refusing to listen on {host} for the {name} side: only loopback is safe behind Tor;"
+                " set allow_non_loopback = true in wbs.toml if you really mean it"
+            )
     if folder.load_public_keys() is None:
         print("wbs: warning: no organisation key installed; reports cannot be received", file=sys.stderr)
     try:
@@ -170,6 +177,37 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .backup import backup
+
+    manifest = backup(DataFolder(_config(args).data_dir), Path(args.dest))
+    print(f"backup written to {args.dest}: {manifest['items']} item(s), {len(manifest['files'])} file(s)")
+    print("it holds the instance secret: keep it as carefully as the server itself")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .backup import restore
+
+    data_dir = _config(args).data_dir
+    manifest = restore(Path(args.src), data_dir)
+    print(f"restored {manifest['items']} item(s) into {data_dir}")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from .blobstore import BlobStore
+    from .retention import purge_expired
+
+    config = _config(args)
+    folder = DataFolder(config.data_dir)
+    folder.require()
+    count = asyncio.run(_with_store(folder, lambda store: purge_expired(
+        store, BlobStore(folder.blobs), config.retention_days, actor="wbs-cli")))
+    print(f"purged the items of {count} case(s) closed more than {config.retention_days} days ago")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     config = _config(args)
     folder = DataFolder(config.data_dir)
@@ -230,6 +268,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", parents=[common], help="import a reply bundle from the keyholders")
     p.add_argument("file")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("backup", parents=[common], help="a consistent copy of the data folder")
+    p.add_argument("dest")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", parents=[common], help="restore a backup into the (new) data folder")
+    p.add_argument("src")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("purge", parents=[common], help="delete items of cases past the retention period")
+    p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("check", parents=[common], help="check the configuration and the data folder")
     p.set_defaults(func=cmd_check)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -47,6 +49,11 @@ class Config:
     # Case deadlines, in working days (the staff side uses them)
     acknowledge_working_days: int = 7
     feedback_days: int = 90
+    # Retention: days after a case reaches a final status before its items are purged (0 = never)
+    retention_days: int = 730
+    # Deployment
+    allow_non_loopback: bool = False
+    onion_address: str = ""
 
     @property
     def reporter_host_port(self) -> tuple[str, int]:
@@ -57,6 +64,7 @@ class Config:
         return split_addr(self.staff_addr)
 
 
+_ONION = re.compile(r"[a-z2-7]{56}\.onion\Z")
 _TYPES = {f.name: f.type for f in fields(Config)}
 
 
@@ -65,6 +73,15 @@ def split_addr(addr: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"listen address {addr!r} is not HOST:PORT")
     return host.strip("[]"), int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -87,6 +104,10 @@ def check(config: Config) -> Config:
                  "kdf_workers", "session_idle_seconds", "session_max_seconds", "login_global_per_minute"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"{name} must be positive")
+    if config.retention_days < 0:
+        raise ConfigError("retention_days must not be negative")
+    if config.onion_address and not _ONION.match(config.onion_address):
+        raise ConfigError("onion_address must be a v3 onion host name (56 characters + .onion)")
     if config.kdf_queue < 0:
         raise ConfigError("kdf_queue must not be negative")
     split_addr(config.reporter_addr)

@@ -99,9 +99,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "form.loss.hint": ("Misalnya: sekitar Rp50 juta.", "For example: about Rp50 million."),
     "form.attachments": ("Bukti awal", "Initial evidence"),
     "form.attachments.hint": ("Dokumen, foto, atau rekaman; boleh beberapa berkas, paling banyak {count} berkas, "
-                              "{file_mb} MB per berkas. Hapus dulu metadata foto (lokasi, nama perangkat).",
+                              "{file_size} per berkas. Hapus dulu metadata foto (lokasi, nama perangkat).",
                               "Documents, pictures or recordings; several files allowed, at most {count} files, "
-                              "{file_mb} MB each. Remove photo metadata (location, device name) first."),
+                              "{file_size} each. Remove photo metadata (location, device name) first."),
     "form.evidence_note": ("Keterangan bukti (bila perlu)", "Notes on the evidence (if needed)"),
     "form.identity": ("Identitas Anda (tidak disarankan)", "Your identity (not recommended)"),
     "form.identity.warning": ("Anda tidak perlu menyebutkan identitas. Isilah hanya bila Anda sungguh ingin "
@@ -183,6 +183,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "case.reply_send": ("Kirim Pesan", "Send message"),
     "case.sent": ("Pesan terkirim.", "Message sent."),
     "case.none": ("(tidak diisi)", "(left empty)"),
+    "delete.link": ("Hapus akun saya", "Delete my account"),
+    "delete.title": ("Hapus akun dan semua pengaduan", "Delete the account and every report"),
+    "delete.warning": ("Akun ini, semua pengaduan di dalamnya, pesan, balasan, dan berkas akan dihapus dari server "
+                       "dan tidak dapat dikembalikan. Salinan yang sudah diterima Inspektorat sebelumnya tidak "
+                       "terhapus dari komputer pemegang kunci.",
+                       "This account, every report in it, the messages, replies and files will be deleted from the "
+                       "server for good. Copies the Inspectorate already received stay on the keyholders' "
+                       "computer."),
+    "delete.confirm": ("Ya, saya ingin menghapus akun ini beserta semua pengaduannya.",
+                       "Yes, I want to delete this account and all its reports."),
+    "delete.submit": ("Hapus sekarang", "Delete now"),
+    "delete.done": ("Akun Anda sudah dihapus. Nama sandi dan frasa sandi tidak berlaku lagi.",
+                    "Your account is deleted. The codename and passphrase no longer work."),
+    "home.onion": ("Alamat onion situs ini (untuk Tor Browser)", "This site's onion address (for Tor Browser)"),
     # Org key
     "orgkey.title": ("Kunci publik Inspektorat", "The Inspectorate's public key"),
     "orgkey.intro": ("Setiap pengaduan dienkripsi dengan kunci ini. Cocokkan sidik jarinya dengan yang dicetak "
@@ -202,9 +216,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.bad_request": ("Permintaan tidak dapat dipahami.", "The request could not be understood."),
     "error.csrf": ("Formulir sudah kedaluwarsa. Muat ulang halaman lalu kirim lagi.",
                    "The form has expired. Reload the page and send it again."),
-    "error.too_large": ("Berkas atau pengaduan terlalu besar. Batasnya {file_mb} MB per berkas, {report_mb} MB per "
+    "error.too_large": ("Berkas atau pengaduan terlalu besar. Batasnya {file_size} per berkas, {report_size} per "
                         "pengaduan, dan {count} berkas. Tidak ada yang tersimpan; kirim lagi dengan berkas lebih kecil.",
-                        "A file or the report is too large. The limits are {file_mb} MB per file, {report_mb} MB per "
+                        "A file or the report is too large. The limits are {file_size} per file, {report_size} per "
                         "report and {count} files. Nothing was stored; send again with smaller files."),
     "error.throttled": ("Terlalu banyak percobaan masuk. Tunggu beberapa menit lalu coba lagi.",
                         "Too many login attempts. Wait a few minutes and try again."),
@@ -290,6 +304,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "staff.forbidden": ("Halaman ini hanya untuk admin.", "This page is for admins only."),
     "error.login_required": ("Silakan masuk terlebih dahulu.", "Please log in first."),
 }
+
+
+def size_label(size: int) -> str:
+    """A limit as people read it: whole MB where it is one, else MB or KB with one decimal."""
+    mb = size / 2**20
+    if mb >= 1:
+        return f"{mb:.0f} MB" if mb == int(mb) else f"{mb:.1f} MB"
+    return f"{size / 1024:.0f} KB"
 
 
 def pick(lang: str) -> int:

@@ -21,6 +21,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Sequence
 
 from aiohttp import BodyPartReader, MultipartReader
+from aiohttp.http_exceptions import HttpProcessingError
 
 from crypto.encoding import new_item_id
 from crypto.envelope import EnvelopeWriter
@@ -122,6 +123,9 @@ class Intake:
                 await self._read_part(part)
             if not self._csrf_ok:
                 raise CsrfError()
+        except (ValueError, HttpProcessingError):  # aiohttp's word for a malformed body
+            await self.discard()
+            raise BadRequest() from None
         except BaseException:
             await self.discard()
             raise
@@ -208,7 +212,8 @@ class Intake:
         parts = [data]
         size = len(data)
         while size < BLOCK:
-            more = await part.read_chunk(BLOCK - size)
+            # aiohttp needs room for a boundary in every read: never ask for a sliver
+            more = await part.read_chunk(max(BLOCK - size, 64 * 1024))
             if not more:
                 break
             parts.append(more)

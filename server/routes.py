@@ -22,6 +22,8 @@ def reporter_routes(app: web.Application) -> None:
     r.add_post("/mailbox/submit", views.submit)
     r.add_get("/mailbox/reports/{code}", views.case)
     r.add_post("/mailbox/reports/{code}/messages", views.message)
+    r.add_get("/mailbox/delete", views.delete_form)
+    r.add_post("/mailbox/delete", views.delete_account)
     r.add_post("/logout", views.logout)
     r.add_get("/org-key", views.org_key)
     r.add_static("/static/", str(resources.files("templates").joinpath("static")), append_version=False)

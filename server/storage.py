@@ -405,3 +405,74 @@ class StaffMember:
         data["must_change"] = bool(data["must_change"])
         data["disabled"] = bool(data["disabled"])
         return cls(**data)
+
+
+class Retention:
+    """Deletions: cases past their retention period, and accounts their reporter deletes.
+
+    Rows go in one transaction with their audit lines; the caller removes the
+    blobs after it commits (a crash in between leaves only orphans, which the
+    start-up sweep removes).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def expired_reports(self, final_statuses: Sequence[str], before_day: str) -> list[str]:
+        """Reports in a final status whose last change is on or before ``before_day``, still holding items."""
+        marks = ",".join("?" for _ in final_statuses)
+        rows = await self._store._all(
+            f"SELECT r.code FROM reports r WHERE r.status IN ({marks}) AND r.updated_day <= ?"
+            " AND EXISTS (SELECT 1 FROM items i WHERE i.report_code = r.code) ORDER BY r.code",
+            (*final_statuses, before_day),
+        )
+        return [r["code"] for r in rows]
+
+    async def purge_items(self, code: str, day: str, actor: str) -> list[str]:
+        """Delete a case's items (its status history stays); returns their ids."""
+        async with self._store._transaction() as db:
+            async with db.execute("SELECT item_id FROM items WHERE report_code = ?", (code,)) as cur:
+                ids = [r[0] for r in await cur.fetchall()]
+            await db.execute("DELETE FROM items WHERE report_code = ?", (code,))
+            await Store._insert_audit(db, day, [(day, actor, code, f"purge:{len(ids)} item(s)")])
+        return ids
+
+    async def delete_account(self, account_id: str, day: str) -> list[str]:
+        """Delete an account, its reports and their items; returns the item ids."""
+        async with self._store._transaction() as db:
+            async with db.execute(
+                "SELECT i.item_id FROM items i JOIN reports r ON r.code = i.report_code WHERE r.account_id = ?",
+                (account_id,),
+            ) as cur:
+                ids = [r[0] for r in await cur.fetchall()]
+            async with db.execute("SELECT code FROM reports WHERE account_id = ?", (account_id,)) as cur:
+                codes = [r[0] for r in await cur.fetchall()]
+            await db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+            await Store._insert_audit(db, day, [(day, "reporter", code, "deleted_by_reporter") for code in codes])
+        return ids
+
+
+def snapshot_database(source: Path, target: Path) -> set[str]:
+    """A consistent copy through SQLite's online backup API; returns the item ids it holds.
+
+    Blocking: for ``wbs backup``, which may run while the server writes.
+    """
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=DELETE")
+        return {row[0] for row in dst.execute("SELECT item_id FROM items")}
+    finally:
+        dst.close()
+        src.close()
+
+
+def database_item_ids(path: Path) -> set[str]:
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {row[0] for row in db.execute("SELECT item_id FROM items")}
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a usable WBS database: {exc}") from None
+    finally:
+        db.close()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
-from . import reporting
+from . import reporting, retention
 from .appkeys import CONTEXT
 from .errors import BadRequest, CsrfError, PayloadTooLarge
 from .forms import MAX_PERSONS, message_field_limits, report_field_limits, validate_message, validate_report
@@ -76,7 +77,11 @@ async def _intake(request: web.Request, text_limits: dict[str, int], kinds: str)
         limits=_limits(request, text_limits),
         csrf_expected=csrf_expected(request),
     )
-    return intake, await intake.read(await request.multipart())
+    try:
+        reader = await request.multipart()
+    except (ValueError, HttpProcessingError):
+        raise BadRequest() from None
+    return intake, await intake.read(reader)
 
 
 async def submit(request: web.Request) -> web.Response:
@@ -166,3 +171,25 @@ async def logout(request: web.Request) -> web.Response:
     response = redirect(request, "/")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
+
+
+async def delete_form(request: web.Request) -> web.Response:
+    _require_session(request)
+    return render(request, "reporter/delete.html", error=False)
+
+
+async def delete_account(request: web.Request) -> web.Response:
+    """The reporter deletes their own account, after ticking a confirmation."""
+    session = _require_session(request)
+    fields = await read_small_form(request)
+    if not check_csrf(request, fields.get("csrf_token", "")):
+        raise CsrfError()
+    if fields.get("confirm") != "1":
+        return render(request, "reporter/delete.html", status=400, error=True)
+    ctx = request.app[CONTEXT]
+    await retention.delete_account(ctx.store, ctx.blobs, session.account_id)
+    ctx.sessions.end(session.sid)
+    request["session"] = None
+    response = render(request, "reporter/deleted.html")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response

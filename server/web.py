@@ -60,6 +60,7 @@ def template_environment() -> jinja2.Environment:
         CATEGORIES=i18n.CATEGORIES,
         status_label=i18n.status_label,
         status_explained=i18n.status_explained,
+        size_label=i18n.size_label,
         category_label=i18n.category_label,
     )
     return env
@@ -195,8 +196,8 @@ def error_page(request: web.Request, status: int, key: str) -> web.Response:
     message = i18n.t(
         lang_of(request),
         key,
-        file_mb=config.max_file_bytes // 2**20,
-        report_mb=config.max_report_bytes // 2**20,
+        file_size=i18n.size_label(config.max_file_bytes),
+        report_size=i18n.size_label(config.max_report_bytes),
         count=config.max_files,
     ) if key == "error.too_large" else i18n.t(lang_of(request), key)
     response = render(request, "error.html", status=status, message=message)

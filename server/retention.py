@@ -1,0 +1,54 @@
+"""Keeping and deleting: the retention period for closed cases, and a
+reporter's own deletion of their account."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, timedelta
+
+from crypto.encoding import format_day, utc_now
+
+from .blobstore import BlobStore
+from .deadlines import FINAL_STATUSES
+from .storage import Retention, Store
+
+log = logging.getLogger("wbs")
+DAY_SECONDS = 24 * 60 * 60
+
+
+async def purge_expired(store: Store, blobs: BlobStore, retention_days: int, *, today: date | None = None,
+                        actor: str = "retention") -> int:
+    """Delete the items of cases final for longer than ``retention_days``; returns how many cases."""
+    if retention_days <= 0:
+        return 0
+    today = today or date.fromisoformat(format_day(utc_now()))
+    before = (today - timedelta(days=retention_days)).isoformat()
+    retention = Retention(store)
+    codes = await retention.expired_reports(FINAL_STATUSES, before)
+    for code in codes:
+        ids = await retention.purge_items(code, today.isoformat(), actor)
+        await asyncio.to_thread(_remove, blobs, ids)
+    return len(codes)
+
+
+async def delete_account(store: Store, blobs: BlobStore, account_id: str) -> None:
+    ids = await Retention(store).delete_account(account_id, format_day(utc_now()))
+    await asyncio.to_thread(_remove, blobs, ids)
+
+
+def _remove(blobs: BlobStore, ids: list[str]) -> None:
+    for item_id in ids:
+        blobs.remove(item_id)
+
+
+async def daily_purge(store: Store, blobs: BlobStore, retention_days: int) -> None:
+    """The server's own daily task: purge at start-up, then once a day."""
+    while True:
+        try:
+            count = await purge_expired(store, blobs, retention_days)
+            if count:
+                log.info("retention: purged the items of %d closed case(s)", count)
+        except Exception as exc:  # keep serving; say what failed, never what it held
+            log.error("retention purge failed: %s", type(exc).__name__)
+        await asyncio.sleep(DAY_SECONDS)
