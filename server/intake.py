@@ -15,7 +15,8 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from concurrent.futures import Executor
+from collections import deque
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Sequence
@@ -31,6 +32,7 @@ from .blobstore import BlobStore, TempBlob
 from .errors import BadRequest, CsrfError, PayloadTooLarge
 
 BLOCK = 1024 * 1024
+IN_FLIGHT = 4
 MAX_PARTS = 200
 MAX_FILENAME = 255
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\Z")
@@ -175,8 +177,12 @@ class Intake:
         sealed = SealedFile(new_item_id(), temp, None)  # type: ignore[arg-type]
         self.data.files.append(sealed)
         sealer: _Sealer = await self._run(_Sealer, temp, self._recipients)
+        # One thread per file keeps the blocks in order while the loop parses
+        # ahead; at most IN_FLIGHT blocks wait for it, so memory stays bounded.
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seal")
+        loop = asyncio.get_running_loop()
+        waiting: deque[asyncio.Future] = deque()
         size = 0
-        pending: asyncio.Future | None = None
         chunk = first
         try:
             while chunk:
@@ -184,17 +190,17 @@ class Intake:
                 self._total += len(chunk)
                 if size > self._limits.max_file_bytes or self._total > self._limits.max_total_bytes:
                     raise PayloadTooLarge()
-                if pending is not None:
-                    await pending
-                pending = asyncio.get_running_loop().run_in_executor(self._io, sealer.write, chunk)
+                waiting.append(loop.run_in_executor(worker, sealer.write, chunk))
+                if len(waiting) >= IN_FLIGHT:
+                    await waiting.popleft()
                 chunk = await self._read_block(part)
-            if pending is not None:
-                await pending
-                pending = None
-            await self._run(sealer.finish)
+            while waiting:
+                await waiting.popleft()
+            await loop.run_in_executor(worker, sealer.finish)
         finally:
-            if pending is not None:
-                await asyncio.gather(pending, return_exceptions=True)
+            if waiting:
+                await asyncio.gather(*waiting, return_exceptions=True)
+            worker.shutdown(wait=False)
         sealed.ref = AttachmentRef(
             item_id=sealed.item_id,
             filename=safe_filename(part.filename),
