@@ -213,3 +213,33 @@ def test_dashboard_deadlines_on_seeded_days(tmp_path):
         assert listing.index(old) < listing.index(new)
     finally:
         server.stop()
+
+
+def test_admins_add_disable_and_reset_users(server):
+    admin = Staff(server, "kepala", "admin").ready()
+    added = admin.post("/staff/users", {"action": "add", "username": "analis", "role": "handler"})
+    assert added.status == 200
+    password = added.element_text("new-password")
+    uri = re.search(r'id="new-totp-uri">([^<]+)<', added.text).group(1).replace("&amp;", "&")
+    totp = pyotp.TOTP(parse_qs(urlparse(uri).query)["secret"][0])
+    newcomer = server.staff_client()
+    page = newcomer.get("/staff/login")
+    first = newcomer.post("/staff/login", {"csrf_token": page.csrf, "username": "analis", "password": password,
+                                           "totp": totp.now()})
+    assert first.status == 303 and first.headers["Location"] == "/staff/password"
+    assert admin.post("/staff/users", {"action": "add", "username": "analis", "role": "handler"}).status == 400
+
+    member_id = re.search(r'name="user" value="([0-9a-f]+)"><input type="hidden" name="action" value="disable"',
+                          admin.client.get("/staff/users").text).group(1)
+    assert admin.post("/staff/users", {"action": "disable", "user": member_id}).status == 200
+    assert newcomer.get("/staff/password").headers["Location"] == "/staff/login"  # session ended
+    page = newcomer.get("/staff/login")
+    again = newcomer.post("/staff/login", {"csrf_token": page.csrf, "username": "analis", "password": password,
+                                           "totp": totp.at(time.time() + 30)})
+    assert again.status == 200 and "salah" in again.text
+    assert admin.post("/staff/users", {"action": "enable", "user": member_id}).status == 200
+    reset = admin.post("/staff/users", {"action": "reset", "user": member_id})
+    assert reset.element_text("new-password") != password
+    audit = admin.client.get("/staff/audit").text
+    for action in ("user_add", "user_disable", "user_enable", "user_reset"):
+        assert action in audit
