@@ -19,6 +19,7 @@ from pathlib import Path
 
 from crypto.encoding import format_day, utc_now
 
+from .blobstore import fsync_dir
 from .datafolder import DataFolder
 from .errors import StoreError
 from .storage import database_item_ids, snapshot_database
@@ -44,11 +45,7 @@ def _fsync_tree(root: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_dir(Path(folder))
 
 
 def backup(folder: DataFolder, dest: Path) -> dict:

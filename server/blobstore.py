@@ -22,7 +22,8 @@ from typing import BinaryIO, Iterable
 _ITEM_ID = re.compile(r"[0-9a-f]{32}\Z")
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -85,10 +86,10 @@ class BlobStore:
         folder = final.parent
         if not folder.exists():
             folder.mkdir(mode=0o700, exist_ok=True)
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         os.replace(temp.path, final)
-        _fsync_dir(folder)
-        _fsync_dir(self.tmp)
+        fsync_dir(folder)
+        fsync_dir(self.tmp)
 
     def remove(self, item_id: str) -> None:
         self.path(item_id).unlink(missing_ok=True)

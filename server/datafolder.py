@@ -17,6 +17,7 @@ from crypto.errors import WbsError
 from crypto.keys import PublicKeyFile, check_key_update, parse_public_key_file
 from crypto.mailbox import INSTANCE_SECRET_BYTES
 
+from .blobstore import fsync_dir
 from .errors import KeyInstallError, StoreError
 
 
@@ -32,11 +33,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_dir(path.parent)
 
 
 class DataFolder:

@@ -187,12 +187,16 @@ class Store:
     async def add_items(self, code: str, day: str, items: Sequence[NewItem]) -> None:
         """Append items to a report's thread in one transaction."""
         async with self._transaction() as db:
-            async with db.execute(
-                "SELECT COALESCE(MAX(position) + 1, 0) FROM items WHERE report_code = ?", (code,)
-            ) as cur:
-                start = (await cur.fetchone())[0]
-            await self._insert_items(db, code, day, items, start=start)
-            await db.execute("UPDATE reports SET updated_day = ? WHERE code = ?", (day, code))
+            await self._append_items(db, code, day, items)
+
+    @classmethod
+    async def _append_items(cls, db: aiosqlite.Connection, code: str, day: str, items: Sequence[NewItem]) -> None:
+        async with db.execute(
+            "SELECT COALESCE(MAX(position) + 1, 0) FROM items WHERE report_code = ?", (code,)
+        ) as cur:
+            start = (await cur.fetchone())[0]
+        await cls._insert_items(db, code, day, items, start=start)
+        await db.execute("UPDATE reports SET updated_day = ? WHERE code = ?", (day, code))
 
     @staticmethod
     async def _insert_items(
@@ -301,12 +305,7 @@ class Store:
         """One transaction: each (report code, reply item, new status or None), and the audit lines."""
         async with self._transaction() as db:
             for code, item, status in replies:
-                async with db.execute(
-                    "SELECT COALESCE(MAX(position) + 1, 0) FROM items WHERE report_code = ?", (code,)
-                ) as cur:
-                    start = (await cur.fetchone())[0]
-                await self._insert_items(db, code, day, [item], start=start)
-                await db.execute("UPDATE reports SET updated_day = ? WHERE code = ?", (day, code))
+                await self._append_items(db, code, day, [item])
                 if status is not None:
                     await self._append_status(db, code, status, day)
             await self._insert_audit(db, day, audit)
@@ -378,12 +377,7 @@ class Store:
 
     async def add_items_with_audit(self, code: str, day: str, items: Sequence[NewItem], actor: str, action: str) -> None:
         async with self._transaction() as db:
-            async with db.execute(
-                "SELECT COALESCE(MAX(position) + 1, 0) FROM items WHERE report_code = ?", (code,)
-            ) as cur:
-                start = (await cur.fetchone())[0]
-            await self._insert_items(db, code, day, items, start=start)
-            await db.execute("UPDATE reports SET updated_day = ? WHERE code = ?", (day, code))
+            await self._append_items(db, code, day, items)
             await self._insert_audit(db, day, [(day, actor, code, action)])
 
 

@@ -11,7 +11,7 @@ from .errors import BadRequest, CsrfError, PayloadTooLarge
 from .forms import MAX_PERSONS, message_field_limits, report_field_limits, validate_message, validate_report
 from .intake import Intake, Limits
 from .sessions import SESSION_COOKIE
-from .web import check_csrf, read_small_form, csrf_expected, lang_of, redirect, render, session_of, set_cookie
+from .web import check_csrf, csrf_expected, read_small_form, lang_of, redirect, render, session_of, set_cookie
 
 
 def _org_info(request: web.Request):  # type: ignore[no-untyped-def]
@@ -61,7 +61,7 @@ def _limits(request: web.Request, text: dict[str, int]) -> Limits:
                   max_total_bytes=c.max_report_bytes, max_files=c.max_files)
 
 
-async def _intake(request: web.Request, text_limits: dict[str, int], kinds: str):  # type: ignore[no-untyped-def]
+async def _intake(request: web.Request, text_limits: dict[str, int]):  # type: ignore[no-untyped-def]
     ctx = request.app[CONTEXT]
     org = ctx.keys.require()
     length = request.content_length
@@ -89,7 +89,7 @@ async def submit(request: web.Request) -> web.Response:
     session = session_of(request)
     if request.path.startswith("/mailbox") and session is None:
         raise redirect(request, "/login")
-    intake, data = await _intake(request, report_field_limits(ctx.config), "report")
+    intake, data = await _intake(request, report_field_limits(ctx.config))
     form = validate_report(data.values, ctx.config)
     if not form.ok:
         files_lost = bool(data.files)
@@ -148,7 +148,7 @@ async def message(request: web.Request) -> web.Response:
     session = _require_session(request)
     code = request.match_info["code"]
     await reporting.own_report(ctx, session, code)
-    intake, data = await _intake(request, message_field_limits(ctx.config), "message")
+    intake, data = await _intake(request, message_field_limits(ctx.config))
     form = validate_message(data.values, ctx.config, has_files=bool(data.files))
     if not form.ok:
         files_lost = bool(data.files)
