@@ -87,9 +87,11 @@ def _push(state: object, out: object, piece: bytes | bytearray | memoryview, ad:
     copy per piece; the same libsodium call through its cffi module reads the
     writer's buffer directly. Both give identical bytes.
     """
+    size = len(piece)
+    if size > PIECE_BYTES:  # the output buffer holds one chunk: never let libsodium write past it
+        raise ValueError("a piece is at most 64 KiB")
     if _lib is None:
         return crypto_secretstream_xchacha20poly1305_push(state, bytes(piece), ad, tag)
-    size = len(piece)
     rc = _lib.crypto_secretstream_xchacha20poly1305_push(
         state.statebuf, out, _ffi.NULL, _ffi.from_buffer(piece), size,
         _ffi.NULL if ad is None else ad, 0 if ad is None else len(ad), tag,

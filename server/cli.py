@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import logging
 import os
-import stat
 import sys
 from pathlib import Path
 
@@ -209,31 +208,33 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    config = _config(args)
-    folder = DataFolder(config.data_dir)
-    problems = []
-    if not folder.initialized:
-        problems.append(f"{folder.root} is not a data folder (run 'wbs init')")
+    from .checks import PROBLEM, WARNING, Finding, has_problems, run_checks
+
+    config_path = args.config or (Path(os.environ["WBS_CONFIG"]) if os.environ.get("WBS_CONFIG") else None)
+    try:
+        findings = run_checks(_config(args), config_path=config_path)
+    except ConfigError as exc:
+        findings = [Finding(PROBLEM, f"configuration: {exc}")]
+    for finding in findings:
+        print(finding)
+    problems = sum(f.level == PROBLEM for f in findings)
+    warnings = sum(f.level == WARNING for f in findings)
+    if problems:
+        print(f"{problems} problem(s), {warnings} warning(s): fix the problems before serving real reports")
     else:
-        mode = stat.S_IMODE(folder.root.stat().st_mode)
-        if mode & 0o077:
-            problems.append(f"{folder.root} is readable by others (mode {mode:o}); use chmod 700")
-        if folder.load_public_keys() is None:
-            problems.append("no organisation key installed ('wbs keys install org.pub.json')")
-        if list(folder.root.rglob("org.key")) and folder.root.name != "demo":
-            problems.append("a keyring (org.key) is inside the data folder: keyrings belong offline")
-    for problem in problems:
-        print(f"problem: {problem}")
-    if not problems:
-        print("ok")
-    return 1 if problems else 0
+        print(f"no problems, {warnings} warning(s)")
+    return 1 if has_problems(findings) else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(add_help=False)
+    top.add_argument("--config", type=Path, help="wbs.toml (default: $WBS_CONFIG, else built-in defaults)")
+    top.add_argument("--data", help="the data folder (default: var/)")
+    # The subcommands' copies must not overwrite a value given before the command.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, help="wbs.toml (default: $WBS_CONFIG, else built-in defaults)")
-    common.add_argument("--data", help="the data folder (default: var/)")
-    parser = argparse.ArgumentParser(prog=PROG, description="The WBS online server.", parents=[common])
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--data", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(prog=PROG, description="The WBS online server.", parents=[top])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("init", parents=[common], help="make the config file and the data folder")

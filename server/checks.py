@@ -1,0 +1,398 @@
+"""``wbs check``: what an operator should look at before (and while) running a server.
+
+``run_checks`` looks at a loaded configuration, its data folder and a little of
+the machine, and returns findings; it prints nothing and changes nothing.
+Each finding has a level:
+
+- ``problem``: the server is unsafe or will not work; ``wbs check`` exits 1;
+- ``warning``: allowed, but worth a second look;
+- ``ok``: checked and fine (some carry facts to compare, like the fingerprint).
+
+The machine-dependent parts (the running user, free disk, swap) are passed in
+as arguments with real defaults, so tests can give any answer they need.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from crypto.errors import WbsError
+from crypto.keyring import KEYRING_FORMAT, MAX_KEYRING_BYTES
+
+from .config import Config, is_loopback
+from .datafolder import DataFolder
+
+PROBLEM = "problem"
+WARNING = "warning"
+OK = "ok"
+LEVELS = (PROBLEM, WARNING, OK)
+
+MiB = 1024 * 1024
+_DEFAULTS = Config()
+_WILDCARDS = {"0.0.0.0", "::", ""}
+# The header line of a keyring recovery share file (keytools, which the server may not import).
+SHARE_HEADER = b"format: wbs-keyring-share/1"
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.message}"
+
+
+def has_problems(findings: list[Finding]) -> bool:
+    return any(f.level == PROBLEM for f in findings)
+
+
+def run_checks(
+    config: Config,
+    *,
+    config_path: Path | None = None,
+    euid: int | None = None,
+    disk_free: Callable[[Path], int] | None = None,
+    swaps: Path | None = Path("/proc/swaps"),
+    sys_root: Path = Path("/sys"),
+) -> list[Finding]:
+    """Every finding about ``config`` and its data folder, most serious first.
+
+    ``config_path`` is the file the configuration came from (None: built-in
+    defaults); ``euid`` the user the server runs as (default: this process's);
+    ``disk_free`` returns free bytes for a path (default: ``shutil.disk_usage``);
+    ``swaps`` is ``/proc/swaps`` (None skips the swap check) and ``sys_root`` ``/sys``.
+    """
+    euid = os.geteuid() if euid is None else euid
+    disk_free = disk_free or (lambda path: shutil.disk_usage(path).free)
+    findings: list[Finding] = []
+    findings += _config_findings(config, config_path)
+    findings += _listener_findings(config)
+    findings += _folder_findings(config, euid, disk_free)
+    if swaps is not None:
+        findings += _swap_findings(swaps, sys_root)
+    order = {level: n for n, level in enumerate(LEVELS)}
+    return sorted(findings, key=lambda f: order[f.level])
+
+
+# -- configuration -------------------------------------------------------------------------------------------------
+
+
+def _config_findings(config: Config, config_path: Path | None) -> list[Finding]:
+    out = []
+    if config_path is None:
+        out.append(Finding(WARNING, "no configuration file given (--config or WBS_CONFIG): checking the built-in"
+                                    " defaults, so the data folder is 'var/' in the current directory"))
+    else:
+        out.append(Finding(OK, f"configuration {config_path} is valid"))
+    if not config.data_dir.is_absolute():
+        out.append(Finding(WARNING, f"data_dir {str(config.data_dir)!r} is relative: it depends on the directory the"
+                                    " server starts in; use an absolute path such as /var/lib/wbs/data"))
+    if not config.onion_address:
+        out.append(Finding(WARNING, "onion_address is not set: the home page cannot show reporters the address to"
+                                    " compare; set it to the reporter onion service's hostname"))
+    else:
+        out.append(Finding(OK, f"onion address {config.onion_address}"))
+    if config.retention_days == 0:
+        out.append(Finding(WARNING, "retention_days = 0: closed cases are kept forever; the usual value is 730"))
+    else:
+        out.append(Finding(OK, f"items of closed cases are deleted {config.retention_days} days after closing"))
+    if config.min_free_bytes <= 0:
+        out.append(Finding(WARNING, "min_free_bytes = 0: uploads may fill the disk until the database cannot write"))
+    if config.kdf_t < _DEFAULTS.kdf_t or config.kdf_m_kib < _DEFAULTS.kdf_m_kib:
+        out.append(Finding(WARNING, f"the reporter key derivation (kdf_t = {config.kdf_t}, kdf_m_kib ="
+                                    f" {config.kdf_m_kib}) is weaker than the default ({_DEFAULTS.kdf_t},"
+                                    f" {_DEFAULTS.kdf_m_kib}): stolen data is easier to attack; test settings only"))
+    longer = [name for name in ("session_idle_seconds", "session_max_seconds")
+              if getattr(config, name) > getattr(_DEFAULTS, name)]
+    if longer:
+        out.append(Finding(WARNING, f"{', '.join(longer)} longer than the default: a reporter who forgets to log out"
+                                    " stays logged in longer on a shared computer"))
+    return out
+
+
+def _norm_host(host: str) -> str:
+    return "127.0.0.1" if host == "localhost" else host
+
+
+def _same_listener(a: tuple[str, int], b: tuple[str, int]) -> bool:
+    (host_a, port_a), (host_b, port_b) = a, b
+    if port_a != port_b:
+        return False
+    host_a, host_b = _norm_host(host_a), _norm_host(host_b)
+    return host_a == host_b or host_a in _WILDCARDS or host_b in _WILDCARDS
+
+
+def _listener_findings(config: Config) -> list[Finding]:
+    out = []
+    reporter, staff = config.reporter_host_port, config.staff_host_port
+    if _same_listener(reporter, staff):
+        out.append(Finding(PROBLEM, f"the staff listener ({config.staff_addr}) is on the same address as the reporter"
+                                    f" listener ({config.reporter_addr}): the staff side must have its own address,"
+                                    " reachable only through its client-authorised onion service"))
+    exposed = []
+    for name, addr, (host, _) in (("reporter", config.reporter_addr, reporter), ("staff", config.staff_addr, staff)):
+        if is_loopback(host):
+            out.append(Finding(OK, f"the {name} listener {addr} is on loopback"))
+            continue
+        exposed.append(name)
+        if not config.allow_non_loopback:
+            out.append(Finding(PROBLEM, f"the {name} listener {addr} is not on loopback and allow_non_loopback is"
+                                        " false: 'wbs serve' will refuse to start; listen on 127.0.0.1"))
+        else:
+            extra = (" The staff side must only be reachable through a client-authorised onion service or a VPN."
+                     if name == "staff" else "")
+            out.append(Finding(WARNING, f"the {name} listener {addr} is reachable from other machines"
+                                        f" (allow_non_loopback = true); behind Tor only 127.0.0.1 is needed.{extra}"))
+    if config.allow_non_loopback:
+        if not exposed:
+            out.append(Finding(WARNING, "allow_non_loopback = true but both listeners are on loopback: set it back to"
+                                        " false so a typo cannot expose the server"))
+        if not config.secure_cookies:
+            out.append(Finding(WARNING, "allow_non_loopback = true and secure_cookies = false: if HTTPS is in front,"
+                                        " set secure_cookies = true so session cookies never travel in clear"))
+    return out
+
+
+# -- the data folder -----------------------------------------------------------------------------------------------
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _owner_finding(path: Path, what: str, euid: int) -> Finding | None:
+    owner = path.stat().st_uid
+    if owner == euid:
+        return None
+    if euid == 0:
+        return Finding(WARNING, f"{what} {path} belongs to user {_user_name(owner)}, and this check runs as root:"
+                                f" run it as that user to see what the server sees (runuser -u {_user_name(owner)}"
+                                " -- wbs check ..., or the 'wbs' helper from deploy/)")
+    return Finding(PROBLEM, f"{what} {path} belongs to user {_user_name(owner)}, not to the user running this"
+                            f" ({_user_name(euid)}): the server must own its data folder")
+
+
+def _user_name(uid: int) -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return str(uid)
+
+
+def _folder_findings(config: Config, euid: int, disk_free: Callable[[Path], int]) -> list[Finding]:
+    folder = DataFolder(config.data_dir)
+    root = folder.root
+    if not root.exists():
+        return [Finding(PROBLEM, f"the data folder {root} does not exist (run 'wbs init')")]
+    if not root.is_dir():
+        return [Finding(PROBLEM, f"{root} is not a folder")]
+    out: list[Finding] = []
+    mode = _mode(root)
+    if mode & 0o077:
+        out.append(Finding(PROBLEM, f"the data folder {root} is readable by others (mode {mode:o}); use chmod 700"))
+    else:
+        out.append(Finding(OK, f"the data folder {root} has mode 700"))
+    owner = _owner_finding(root, "the data folder", euid)
+    if owner:
+        out.append(owner)
+    out += _demo_findings(root)
+    out += _keyring_findings(root)
+    if not folder.initialized:
+        out.append(Finding(PROBLEM, f"{root} is not a data folder: it has no instance.secret (run 'wbs init')"))
+        return out
+    out += _secret_findings(folder, euid)
+    if not folder.database.exists():
+        out.append(Finding(WARNING, f"{folder.database} does not exist yet; 'wbs init' or 'wbs serve' makes it"))
+    out += _public_key_findings(folder)
+    out += _disk_findings(root, config.min_free_bytes, disk_free)
+    return out
+
+
+def _secret_findings(folder: DataFolder, euid: int) -> list[Finding]:
+    path = folder.secret_file
+    out = []
+    mode = _mode(path)
+    if mode & 0o077:
+        out.append(Finding(PROBLEM, f"{path} is readable by others (mode {mode:o}); use chmod 600"))
+    else:
+        out.append(Finding(OK, f"{path} has mode {mode:o}"))
+    owner = _owner_finding(path, "the instance secret", euid)
+    if owner:
+        out.append(owner)
+    try:
+        folder.instance_secret()
+    except WbsError as exc:
+        out.append(Finding(PROBLEM, str(exc)))
+    except OSError as exc:
+        out.append(Finding(PROBLEM, f"cannot read {path}: {exc.strerror}"))
+    return out
+
+
+def _public_key_findings(folder: DataFolder) -> list[Finding]:
+    try:
+        keys = folder.load_public_keys()
+    except WbsError as exc:
+        return [Finding(PROBLEM, f"the installed {folder.public_keys.name} is not valid: {exc}; install the file"
+                                 " from the keyholders again ('wbs keys install org.pub.json')")]
+    except OSError as exc:
+        return [Finding(PROBLEM, f"cannot read {folder.public_keys}: {exc.strerror}")]
+    if keys is None:
+        return [Finding(PROBLEM, "no organisation key installed: reports cannot be received"
+                                 " ('wbs keys install org.pub.json')")]
+    retired = len(keys.keys) - len(keys.active)
+    note = f" ({retired} retired generation(s) kept)" if retired else ""
+    return [Finding(OK, f"organisation key for {keys.org_name!r} installed{note}; fingerprint {keys.fingerprint}"
+                        " (compare it with the one the keyholders printed)")]
+
+
+def _disk_findings(root: Path, minimum: int, disk_free: Callable[[Path], int]) -> list[Finding]:
+    try:
+        free = disk_free(root)
+    except OSError as exc:
+        return [Finding(WARNING, f"cannot tell the free disk space of {root}: {exc.strerror}")]
+    text = f"{free // MiB} MiB free for the data folder (min_free_bytes is {minimum // MiB} MiB)"
+    if free < minimum:
+        return [Finding(PROBLEM, f"only {text}: new reports are refused; free space or add a disk")]
+    if free < 2 * minimum:
+        return [Finding(WARNING, f"{text}: close to the limit where new reports are refused")]
+    return [Finding(OK, text)]
+
+
+# -- keyrings and demo stores --------------------------------------------------------------------------------------
+
+
+def is_demo_store(root: Path) -> bool:
+    """A data folder made by ``wbs serve --demo``: its keyring's passphrase lies beside it."""
+    return (Path(root) / "keyholder" / "PASSPHRASE.txt").exists()
+
+
+def _demo_findings(root: Path) -> list[Finding]:
+    out = []
+    if is_demo_store(root):
+        out.append(Finding(PROBLEM, f"{root} is a DEMO data folder ('wbs serve --demo'): its keyring and the"
+                                    " keyring's passphrase are stored in it, so anyone with this folder can read every"
+                                    " report. Never use it for real reports: make a new data folder with 'wbs init'"
+                                    " and install the keyholders' org.pub.json"))
+    sub = root / "demo"
+    if is_demo_store(sub):
+        out.append(Finding(WARNING, f"{sub} holds a demo store with a demo keyring (from 'wbs serve --demo'):"
+                                    f" it is not used by this server, but delete it on a production machine"
+                                    f" (rm -r {sub})"))
+    return out
+
+
+def _walk_files(root: Path) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        for name in sorted(files):
+            yield Path(folder) / name
+
+
+def looks_like_keyring(path: Path) -> bool:
+    """``org.key`` by name, or any small JSON file whose format is a keyring's."""
+    return _offline_secret(path) == "keyring"
+
+
+def _offline_secret(path: Path) -> str | None:
+    """"keyring" or "share" for a file that belongs only offline, else None.
+
+    A keyring is ``org.key`` by name or any small JSON file whose format is
+    ``wbs-keyring/1``; a share is a text file whose header says
+    ``format: wbs-keyring-share/1`` (what ``wbs-keytools split`` prints).
+    """
+    if path.name == "org.key":
+        return "keyring"
+    try:
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or not 0 < info.st_size <= MAX_KEYRING_BYTES:
+            return None
+        with open(path, "rb") as src:
+            head = src.read(512)
+            if SHARE_HEADER in head.splitlines():
+                return "share"
+            if not head.lstrip().startswith(b"{"):
+                return None
+            obj = json.loads(head + src.read(MAX_KEYRING_BYTES))
+    except (OSError, ValueError):
+        return None
+    return "keyring" if isinstance(obj, dict) and obj.get("format") == KEYRING_FORMAT else None
+
+
+def _keyring_findings(root: Path) -> list[Finding]:
+    # The demo keyrings 'wbs serve --demo' makes are reported by _demo_findings, not here.
+    demo_keyholders = [folder / "keyholder" for folder in (root, root / "demo") if is_demo_store(folder)]
+    keyrings, shares, demo = [], [], []
+    for path in _walk_files(root):
+        kind = _offline_secret(path)
+        if kind == "keyring":
+            (demo if path.parent in demo_keyholders else keyrings).append(path)
+        elif kind == "share":
+            shares.append(path)
+    out = []
+    if keyrings:
+        names = ", ".join(str(p) for p in keyrings)
+        out.append(Finding(PROBLEM, f"a keyring (a file named org.key, or in the {KEYRING_FORMAT} format) is in the"
+                                    f" data folder: {names}. Keyrings belong only on the offline keyholder"
+                                    " workstation: move it there (if it is the only copy) and delete it here"))
+    if shares:
+        names = ", ".join(str(p) for p in shares)
+        out.append(Finding(PROBLEM, f"keyring recovery share(s) are in the data folder: {names}. Shares belong with"
+                                    " their holders, printed or offline, never on the server: delete them here"))
+    if not out and not demo:
+        out.append(Finding(OK, "no keyring in the data folder"))
+    return out
+
+
+# -- the machine ---------------------------------------------------------------------------------------------------
+
+
+def _swap_findings(swaps: Path, sys_root: Path) -> list[Finding]:
+    try:
+        lines = swaps.read_text(encoding="utf-8", errors="replace").splitlines()[1:]
+    except OSError:
+        return []
+    entries = [line.split()[:2] for line in lines if len(line.split()) >= 2]
+    if not entries:
+        return [Finding(OK, "no swap in use")]
+    unsure = [name for name, kind in entries if not _swap_is_safe(name, kind, sys_root)]
+    if not unsure:
+        return [Finding(OK, f"swap is encrypted or in memory: {', '.join(name for name, _ in entries)}")]
+    return [Finding(WARNING, f"swap {', '.join(unsure)} may not be encrypted: memory holding reports as they are"
+                             " sealed can be written to it; turn swap off or encrypt it (see the deployment guide)")]
+
+
+def _swap_is_safe(name: str, kind: str, sys_root: Path) -> bool:
+    """True for zram and for swap on dm-crypt (directly, or under LVM inside LUKS)."""
+    name = name.replace("\\040", " ")
+    if kind == "partition":
+        return _block_is_safe(os.path.basename(os.path.realpath(name)), sys_root)
+    try:  # a swap file: the block device of the file system it lives on
+        dev = os.stat(name).st_dev
+        link = os.readlink(sys_root / "dev" / "block" / f"{os.major(dev)}:{os.minor(dev)}")
+    except OSError:
+        return False
+    return _block_is_safe(os.path.basename(link), sys_root)
+
+
+def _block_is_safe(block: str, sys_root: Path, depth: int = 0) -> bool:
+    if block.startswith("zram"):
+        return True
+    if not block.startswith("dm-") or depth > 8:
+        return False
+    base = sys_root / "block" / block
+    try:
+        if (base / "dm" / "uuid").read_text().startswith("CRYPT-"):
+            return True
+        slaves = [p.name for p in (base / "slaves").iterdir()]
+    except OSError:
+        return False
+    return bool(slaves) and all(_block_is_safe(s, sys_root, depth + 1) for s in slaves)
