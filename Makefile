@@ -23,8 +23,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m 'not slow'
 
+# make bench: every benchmark and a summary (bench/run.py); make bench BENCH_ARGS=--quick for the short run.
 bench: $(STAMP)
-	$(BIN)/python bench/crypto_bench.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

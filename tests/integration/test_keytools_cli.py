@@ -87,3 +87,26 @@ def test_short_new_passphrase_and_missing_files(tmp_path):
     (tmp_path / "junk.json").write_text("{}")
     done = keytools("fingerprint", tmp_path / "junk.json")
     assert done.returncode == 1 and done.stderr.startswith("wbs-keytools: error: ")
+
+
+def test_rotate_with_a_wrong_passphrase_changes_nothing(tmp_path):
+    from test_keytools_support import write_cheap_keyring
+
+    key, _, ring = write_cheap_keyring(tmp_path)
+    (tmp_path / "org.pub.json").write_bytes(ring.public_key_file())
+    before = key.read_bytes(), (tmp_path / "org.pub.json").read_bytes()
+    (tmp_path / "wrong.txt").write_text("bukan ini")
+    done = keytools("rotate", "--keyring", key, "--passphrase-file", tmp_path / "wrong.txt")
+    assert done.returncode == 1
+    assert done.stderr == "wbs-keytools: error: wrong passphrase, or the keyring file is damaged\n"
+    assert (key.read_bytes(), (tmp_path / "org.pub.json").read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["org.key", "org.pub.json", "pass.txt", "wrong.txt"]
+
+
+def test_help_names_every_command():
+    done = keytools("--help")
+    assert done.returncode == 0
+    for command in ("init", "pubkey", "fingerprint", "open", "reply", "rotate", "split", "combine", "stats"):
+        assert command in done.stdout
+    done = keytools("open")
+    assert done.returncode == 1 and "wbs-keytools: error: the following arguments are required" in done.stderr
