@@ -43,7 +43,7 @@ costs host page faults), so each side is measured several times, alternating,
 and each MB/s figure is that side's best run; RSS growth is the worst run.
 All runs are printed.
 
-Targets (issue "Performance: benchmarks and the numbers to reach"): upload
+Targets: upload
 MB/s >= 0.6 x reference and RSS growth <= 64 MiB, for 256 MiB and 1 GiB;
 export MB/s >= 0.6 x reference for the largest size, and export ru_maxrss flat
 in the size (max - min <= 16 MiB across sizes). ``--quick`` runs 16 MiB and

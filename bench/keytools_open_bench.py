@@ -34,7 +34,7 @@ the real cost (256 MiB for about a second) is a fixed price paid before the
 first byte, not part of streaming; ``--real-kdf`` writes the real cost
 instead, to show that price in RSS too.
 
-Target (issue "Offline keyholder workstation: wbs-keytools"): open
+Target: open
 ru_maxrss < 100 MiB with a 1 GiB attachment. Throughput has no target; it
 is printed beside the reference. Every child's ru_maxrss includes this
 process's RSS at the fork (Linux carries it across exec), so the inputs are
