@@ -360,9 +360,10 @@ def rows_for(results: Sequence[Result]) -> list[dict]:
             "upload", f"{format_size(r.size)} server RSS growth MiB", f"{r.max_growth_mib:.1f}",
             reference=f"idle {r.idle_rss_mib:.1f}", target=f"<= {UPLOAD_RSS_TARGET_MIB:.0f} MiB" if held else "",
             met=(r.max_growth_mib <= UPLOAD_RSS_TARGET_MIB) if held else None))
+    largest = max(r.size for r in results)
     for r in results:
         ratio = r.export_mbps / r.copy_mbps
-        held = r.size >= TARGET_FROM
+        held = r.size == largest  # the export's MB/s target is for the 1 GiB case (256 MiB in --quick)
         rows.append(summary_row(
             "export", f"{format_size(r.size)} MB/s", f"{r.export_mbps:.1f}", reference=f"{r.copy_mbps:.1f}",
             ratio=ratio, target=f">= {EXPORT_RATIO_TARGET} x ref" if held else "",

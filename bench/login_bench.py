@@ -192,7 +192,7 @@ def run(quick: bool) -> None:
     idle_p99, loaded_p99 = percentile(idle, 99) * 1e3, percentile(loaded, 99) * 1e3
     ratio = loaded_p99 / idle_p99
     print("WBS logins with the real Argon2id (kdf_t=3, kdf_m_kib=65536, 2 KDF workers, queue 4)")
-    print(f"  python {sys.version.split()[0]}, {os.cpu_count()} CPUs; load average before/after in run.py's header")
+    print(f"  python {sys.version.split()[0]}, {os.cpu_count()} CPUs; the flood runs in a process of its own")
     print()
     print(f"Login latency (median of {LOGINS}, login and reference taking turns):")
     print(f"  POST /login (right passphrase, 303)    {login_ms:8.1f} ms   (min {min(logins) * 1e3:.1f}, max {max(logins) * 1e3:.1f})")

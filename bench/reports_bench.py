@@ -46,7 +46,6 @@ from benchlib import (  # noqa: E402
     CHEAP_KDF,
     KiB,
     REAL_KDF,
-    Client,
     Server,
     emit,
     make_workdir,

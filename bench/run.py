@@ -3,7 +3,7 @@
 Run::
 
     .venv/bin/python bench/run.py [--quick] [--only NAME,...] [--code DIR] [--tmp DIR]
-    make bench                      # the full run (about 4 minutes here; well under 10)
+    make bench                      # the full run (about 2.5 minutes here)
     make bench BENCH_ARGS=--quick   # the quick run (about 1.5 minutes)
 
 A measurement, not a test: the exit status is 0 when every benchmark ran to
@@ -14,9 +14,9 @@ full output and method) and runs here as a child process with a hard time
 limit. Each prints its own table, then one ``BENCH-RESULT`` line of JSON that
 this runner reads for the summary: every figure beside the reference it was
 measured against in the same run, their ratio, the target it is held to and
-MET / NOT MET. ``crypto_bench.py`` and, when it exists,
-``keytools_open_bench.py`` are run as they are; their ``TARGETS:`` lines are
-parsed into the summary.
+MET / NOT MET. ``crypto_bench.py`` and ``keytools_open_bench.py`` print
+``TARGETS:`` lines instead (they also run on their own, without the
+server's helpers); those lines are parsed into the summary.
 
 ``--code DIR`` measures another tree (e.g. a patched copy of the repository):
 every ``wbs`` process and every in-process reference imports from DIR. The
@@ -50,7 +50,7 @@ class Benchmark:
     script: str
     limit: float  # seconds, full mode
     quick_limit: float
-    foreign: bool = False  # not ours: no BENCH-RESULT line; parse its TARGETS line(s)
+    prints_targets: bool = False  # no BENCH-RESULT line: parse its TARGETS line(s)
     quick_args: tuple[str, ...] = ("--quick",)
 
 
@@ -60,8 +60,8 @@ BENCHMARKS = (
     Benchmark("reports", "reports_bench.py", 300, 300),
     Benchmark("login", "login_bench.py", 240, 180),
     Benchmark("evidence", "evidence_bench.py", 480, 240),
-    Benchmark("crypto", "crypto_bench.py", 300, 120, foreign=True),
-    Benchmark("keytools", "keytools_open_bench.py", 300, 180, foreign=True),
+    Benchmark("crypto", "crypto_bench.py", 300, 120, prints_targets=True),
+    Benchmark("keytools", "keytools_open_bench.py", 300, 180, prints_targets=True),
 )
 
 
@@ -141,7 +141,7 @@ def _split_target(name: str) -> tuple[str, str]:
 
 
 def parse_targets(benchmark: str, lines: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows from a foreign benchmark's ``TARGETS: name: MET (detail); ...`` line(s)."""
+    """Rows from a benchmark's ``TARGETS: name: MET (detail); ...`` line(s)."""
     rows = []
     for line in lines:
         if not line.startswith("TARGETS:"):
@@ -170,7 +170,7 @@ def run_one(bench: Benchmark, quick: bool, env: dict[str, str]) -> Outcome:
         return Outcome(bench, "missing")
     command = [sys.executable, str(path)]
     if quick:
-        if bench.foreign:
+        if bench.prints_targets:
             usage = subprocess.run(command + ["--help"], capture_output=True, text=True, env=env, timeout=60).stdout
             if "--quick" in usage:
                 command += list(bench.quick_args)
@@ -213,7 +213,7 @@ def run_one(bench: Benchmark, quick: bool, env: dict[str, str]) -> Outcome:
     for line in lines:
         if line.startswith(RESULT_PREFIX):
             rows = json.loads(line[len(RESULT_PREFIX):])["rows"]
-    if bench.foreign or not rows:
+    if bench.prints_targets or not rows:
         rows = rows or parse_targets(bench.name, lines)
     return Outcome(bench, "ok", seconds, rows)
 
@@ -276,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = dict(os.environ)
     code = (args.code or BENCH.parent).resolve()
     env["WBS_BENCH_CODE"] = str(code)
-    env["PYTHONPATH"] = str(code)  # for the foreign scripts (crypto_bench.py puts its own repository first anyway)
+    env["PYTHONPATH"] = str(code)  # for the scripts that print TARGETS lines (crypto_bench.py puts its own repository first anyway)
     if args.tmp:
         env["WBS_BENCH_TMP"] = str(args.tmp.resolve())
     chosen = [b for b in BENCHMARKS if not args.only or b.name in args.only.split(",")]

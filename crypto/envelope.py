@@ -80,25 +80,32 @@ def _new_chunk_buffer() -> object:
     return _ffi.new("unsigned char[]", CHUNK_BYTES) if _ffi is not None else None
 
 
-def _push(state: object, out: object, piece: bytes | bytearray | memoryview, ad: bytes | None, tag: int) -> bytes:
-    """``crypto_secretstream_xchacha20poly1305_push`` of one piece, reading it in place.
+def _push_into(state: object, out: object, piece: bytes | bytearray | memoryview, ad: bytes | None, tag: int) -> None:
+    """``crypto_secretstream_xchacha20poly1305_push`` of one piece into ``out``, reading it in place.
 
     PyNaCl's public binding accepts only ``bytes``, which would cost a 64 KiB
     copy per piece; the same libsodium call through its cffi module reads the
     writer's buffer directly. Both give identical bytes.
     """
     size = len(piece)
-    if size > PIECE_BYTES:  # the output buffer holds one chunk: never let libsodium write past it
+    if size > PIECE_BYTES:  # each output slot holds one chunk: never let libsodium write past it
         raise ValueError("a piece is at most 64 KiB")
-    if _lib is None:
-        return crypto_secretstream_xchacha20poly1305_push(state, bytes(piece), ad, tag)
     rc = _lib.crypto_secretstream_xchacha20poly1305_push(
         state.statebuf, out, _ffi.NULL, _ffi.from_buffer(piece), size,
         _ffi.NULL if ad is None else ad, 0 if ad is None else len(ad), tag,
     )
     if rc != 0:
         raise RuntimeError("crypto_secretstream push failed")
-    return _ffi.buffer(out, size + ABYTES)[:]
+
+
+def _push(state: object, out: object, piece: bytes | bytearray | memoryview, ad: bytes | None, tag: int) -> bytes:
+    """Seal one piece through ``out`` (a one-chunk buffer) and return the chunk."""
+    if _lib is None:
+        if len(piece) > PIECE_BYTES:
+            raise ValueError("a piece is at most 64 KiB")
+        return crypto_secretstream_xchacha20poly1305_push(state, bytes(piece), ad, tag)
+    _push_into(state, out, piece, ad, tag)
+    return _ffi.buffer(out, len(piece) + ABYTES)[:]
 
 
 class EnvelopeWriter:
@@ -149,24 +156,54 @@ class EnvelopeWriter:
         self._out(_push(self._state, self._out_buf, piece, ad, tag))
         self._padded_emitted += len(piece)
 
+    def _push_batch(self, pieces: list[bytes | bytearray | memoryview]) -> None:
+        """Seal whole pieces (never the last) into one fresh buffer and write it once.
+
+        One ``dst.write`` per call of ``write()`` rather than one per 64 KiB,
+        and no copy of each chunk out of libsodium's buffer. The buffer is new
+        each time and never touched again, so ``dst`` may keep it.
+        """
+        out = bytearray(len(pieces) * CHUNK_BYTES)
+        if _lib is None:
+            offset = 0
+            for piece in pieces:
+                chunk = self._seal_piece(piece)
+                out[offset : offset + len(chunk)] = chunk
+                offset += len(chunk)
+        else:
+            base = _ffi.from_buffer("unsigned char[]", out, require_writable=True)
+            for i, piece in enumerate(pieces):
+                ad, self._ad = self._ad, None
+                _push_into(self._state, base + i * CHUNK_BYTES, piece, ad, TAG_MESSAGE)
+                self._padded_emitted += PIECE_BYTES
+        self._out(out)
+
+    def _seal_piece(self, piece: bytes | bytearray | memoryview) -> bytes:
+        ad, self._ad = self._ad, None
+        self._padded_emitted += len(piece)
+        return _push(self._state, self._out_buf, piece, ad, TAG_MESSAGE)
+
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Seal more bytes. A whole 64 KiB piece is never the last (padding follows it)."""
         if self._closed:
             raise ValueError("write to a closed envelope")
         view = memoryview(data).cast("B")
         self._data_length += len(view)
+        pieces: list[bytes | bytearray | memoryview] = []
         start = 0
         if self._buf:
             start = min(PIECE_BYTES - len(self._buf), len(view))
             self._buf += view[:start]
             if len(self._buf) < PIECE_BYTES:
                 return
-            self._push(self._buf, TAG_MESSAGE)
-            self._buf.clear()
+            pieces.append(self._buf)
+            self._buf = bytearray()
         end = len(view)
         while end - start >= PIECE_BYTES:
-            self._push(view[start : start + PIECE_BYTES], TAG_MESSAGE)
+            pieces.append(view[start : start + PIECE_BYTES])
             start += PIECE_BYTES
+        if pieces:
+            self._push_batch(pieces)
         if start < end:
             self._buf += view[start:end]
 

@@ -1,10 +1,12 @@
 """The export bundle (PROTOCOL.md §6): a ZIP of stored entries, server → offline.
 
 Written in one pass to any writable stream (a file, or an HTTP response fed
-from a thread): each envelope is copied in 1 MiB blocks while its sha256 is
-computed, and ``manifest.json`` follows the items. Entries carry a fixed
+from a thread): each envelope is copied in 1 MiB blocks while a second thread
+computes its sha256, and ``manifest.json`` follows the items. Entries carry a fixed
 1980-01-01 time, so the ZIP says nothing about when anything was done.
-Read from a seekable file; every item's sha256 is checked as it streams.
+Read from a seekable file; every item's sha256 is checked as it streams (a
+large item's by a read-ahead thread, while the caller opens what came
+before).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Callable, Iterable, Sequence
@@ -30,10 +33,12 @@ from .encoding import (
 )
 from .errors import FormatError, IntegrityError
 from .items import KINDS, check_report_code
+from .streams import ReadAhead
 
 EXPORT_FORMAT = "wbs-export/1"
 MANIFEST = "manifest.json"
 BLOCK = 1024 * 1024
+READ_AHEAD_FROM = 4 * BLOCK  # items this large are read and hashed by a thread of their own
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_ITEMS = 1_000_000
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -77,15 +82,28 @@ def _zip_info(name: str, size: int | None) -> zipfile.ZipInfo:
     return info
 
 
-def _copy_item(archive: zipfile.ZipFile, item: ExportItem) -> tuple[int, str]:
+def _copy_item(archive: zipfile.ZipFile, item: ExportItem, hasher: Executor) -> tuple[int, str]:
+    """Copy one envelope into the bundle, hashing each block in ``hasher``.
+
+    The sha256 of a block runs in a second thread while this one writes the
+    block (with the ZIP's CRC-32) and reads the next: hashlib, zlib and file
+    I/O all release the GIL, so the three overlap on two cores.
+    """
     digest = hashlib.sha256()
     size = 0
+    pending: Future[None] | None = None
     big = item.size is None or item.size >= zipfile.ZIP64_LIMIT // 2
-    with item.open() as src, archive.open(_zip_info(item_path(item.item_id), item.size), "w", force_zip64=big) as out:
-        while block := src.read(BLOCK):
-            digest.update(block)
-            out.write(block)
-            size += len(block)
+    try:
+        with item.open() as src, archive.open(_zip_info(item_path(item.item_id), item.size), "w", force_zip64=big) as out:
+            while block := src.read(BLOCK):
+                if pending is not None:
+                    pending.result()
+                pending = hasher.submit(digest.update, block)
+                out.write(block)
+                size += len(block)
+    finally:
+        if pending is not None:
+            pending.result()
     sha = digest.hexdigest()
     if (item.sha256 is not None and sha != item.sha256) or (item.size is not None and size != item.size):
         raise IntegrityError(f"stored item {item.item_id} does not match its record")
@@ -106,11 +124,12 @@ def write_export_bundle(
         "org_key_ids": list(org_key_ids),
         "reports": [],
     }
-    with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-hash") as hasher, \
+            zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for report in reports:
             entries = []
             for item in report.items:
-                size, sha = _copy_item(archive, item)
+                size, sha = _copy_item(archive, item, hasher)
                 entries.append(
                     {
                         "item_id": item.item_id,
@@ -203,42 +222,80 @@ def check_manifest(manifest: object) -> dict[str, Any]:
     return manifest
 
 
-class _CheckedReader:
-    """A read stream over one entry that raises ``IntegrityError`` at its end
-    if the bytes differ from what the manifest says."""
+class _ItemChecks:
+    """What reading one entry must confirm: the manifest's size and sha256."""
 
-    def __init__(self, raw: BinaryIO, size: int, sha256: str, item_id: str) -> None:
-        self._raw = raw
-        self._left = size
+    def __init__(self, size: int, sha256: str, item_id: str) -> None:
+        self._size = size
         self._expected = sha256
         self._digest = hashlib.sha256()
+        self._seen = 0
         self._item_id = item_id
+
+    def check(self, data: bytes) -> None:
+        self._digest.update(data)
+        self._seen += len(data)
+        if self._seen > self._size:
+            raise IntegrityError(f"item {self._item_id} has the wrong size")
+
+    @property
+    def complete(self) -> bool:
+        return self._seen >= self._size
+
+    def done(self) -> None:
+        if self._seen != self._size:
+            raise IntegrityError(f"item {self._item_id} has the wrong size")
+        if self._digest.hexdigest() != self._expected:
+            raise IntegrityError(f"item {self._item_id} does not match its checksum")
+
+    def damaged(self, exc: BaseException) -> BaseException:
+        """The caller's word for a ZIP entry that cannot be read (bad CRC-32, I/O error)."""
+        if isinstance(exc, (zipfile.BadZipFile, OSError)):
+            return IntegrityError(f"item {self._item_id} is damaged")
+        return exc
+
+
+class _CheckedReader:
+    """A read stream over one entry that raises ``IntegrityError`` at its end
+    if the bytes differ from what the manifest says (for small items: no
+    thread to start)."""
+
+    def __init__(self, raw: BinaryIO, checks: _ItemChecks) -> None:
+        self._raw = raw
+        self._checks = checks
         self._done = False
 
     def read(self, size: int = -1) -> bytes:
         try:
             data = self._raw.read(size)
-        except (zipfile.BadZipFile, OSError):
-            raise IntegrityError(f"item {self._item_id} is damaged") from None
-        self._digest.update(data)
-        self._left -= len(data)
-        if not data or self._left <= 0:
-            self._finish()
+        except BaseException as exc:
+            raise self._checks.damaged(exc) from None
+        if data:
+            self._checks.check(data)
+        if (not data or self._checks.complete) and not self._done:
+            self._done = True
+            self._checks.done()
         return data
-
-    def _finish(self) -> None:
-        if self._done:
-            return
-        self._done = True
-        if self._left != 0:
-            raise IntegrityError(f"item {self._item_id} has the wrong size")
-        if self._digest.hexdigest() != self._expected:
-            raise IntegrityError(f"item {self._item_id} does not match its checksum")
 
     def close(self) -> None:
         self._raw.close()
 
     def __enter__(self) -> "_CheckedReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _CheckedReadAhead(ReadAhead):
+    """The same checks for a large item, made by a thread that reads and hashes
+    the next blocks while the caller opens the previous ones."""
+
+    def __init__(self, raw: BinaryIO, checks: _ItemChecks) -> None:
+        super().__init__(raw, check=checks.check, done=checks.done, translate=checks.damaged,
+                         block=BLOCK, name="bundle-read")
+
+    def __enter__(self) -> "_CheckedReadAhead":
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -289,7 +346,7 @@ class ExportBundle:
     def reports(self) -> list[dict[str, Any]]:
         return self.manifest["reports"]
 
-    def open_item(self, item_id: str) -> _CheckedReader:
+    def open_item(self, item_id: str) -> _CheckedReader | _CheckedReadAhead:
         """A stream of the envelope's bytes; reading to its end checks size and sha256."""
         item = self._items.get(item_id)
         if item is None:
@@ -298,7 +355,10 @@ class ExportBundle:
             raw = self._zip.open(item["path"], "r")
         except (zipfile.BadZipFile, OSError):
             raise FormatError(f"entry {item['path']} is damaged") from None
-        return _CheckedReader(raw, item["size"], item["sha256"], item_id)
+        checks = _ItemChecks(item["size"], item["sha256"], item_id)
+        if item["size"] >= READ_AHEAD_FROM:
+            return _CheckedReadAhead(raw, checks)
+        return _CheckedReader(raw, checks)
 
     def read_item(self, item_id: str) -> bytes:
         """A small item's bytes, checked."""

@@ -33,6 +33,7 @@ from crypto.errors import DecryptionError, FormatError, IntegrityError, Signatur
 from crypto.export_bundle import BLOCK, ExportBundle
 from crypto.items import MAX_ITEM_JSON_BYTES, AttachmentRef, open_json, verify_reply
 from crypto.keyring import Keyring
+from crypto.streams import WriteBehind
 
 from .cases import ATTACHMENTS, REPORT_FILE, Case, CasesFolder, ItemRecord, fsync_dir, pretty_json, thread_name
 from .errors import BundleError, UsageError
@@ -55,23 +56,6 @@ class OpenSummary:
 class _StagedCase:
     case: Case
     moves: list[tuple[Path, str]] = field(default_factory=list)
-
-
-class _HashingSink:
-    """Write-only: counts and hashes the plaintext on its way to the file."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        self.size += len(data)
-        return self._out.write(data)
-
-    def seekable(self) -> bool:  # open_to_stream then leaves clean-up to us
-        return False
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -208,14 +192,20 @@ class _BundleOpener:
         path = self.staging / f"{item_id}.part"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as out:
-            sink = _HashingSink(out)
-            with self.bundle.open_item(item_id) as src:
-                try:
-                    open_to_stream(src, sink, self.keys)  # type: ignore[arg-type]
-                except DecryptionError:
-                    while src.read(BLOCK):  # an altered envelope: let its checksum say so
-                        pass
-                    raise _undecryptable(item_id, case.report_code) from None
+            # A second thread hashes and writes the plaintext while this one
+            # opens the next pieces (and a third reads ahead: open_item).
+            sink = WriteBehind(out, digest=hashlib.sha256(), name="open-write")
+            try:
+                with self.bundle.open_item(item_id) as src:
+                    try:
+                        open_to_stream(src, sink, self.keys)  # type: ignore[arg-type]
+                    except DecryptionError:
+                        while src.read(BLOCK):  # an altered envelope: let its checksum say so
+                            pass
+                        raise _undecryptable(item_id, case.report_code) from None
+                sink.close()
+            finally:
+                sink.abandon()
             out.flush()
             os.fsync(out.fileno())
         record = ItemRecord(item_id=item_id, kind="attachment", file=f"{ATTACHMENTS}/{name}",

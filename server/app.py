@@ -26,6 +26,11 @@ log = logging.getLogger("wbs")
 web_response.SERVER_SOFTWARE = ""
 
 SWEEP_SECONDS = 60
+# How much of a request body aiohttp buffers before it stops reading the
+# socket (it holds up to twice this). aiohttp's default, 64 KiB, makes the
+# loop wake for every few hundred KiB of an upload; 1 MiB lets it hand whole
+# blocks to the sealing thread and stay idle in between.
+READ_BUFSIZE = 1024 * 1024
 
 
 async def _sweeper(ctx: Context) -> None:
@@ -88,7 +93,7 @@ async def serve(config: Config, folder: DataFolder) -> None:
         ("reporter", create_reporter_app(ctx), config.reporter_host_port),
         ("staff", create_staff_app(ctx), config.staff_host_port),
     ):
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, read_bufsize=READ_BUFSIZE)
         await runner.setup()
         runners.append(runner)
         await web.TCPSite(runner, host, port, backlog=128).start()

@@ -31,20 +31,36 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+WRITEBACK_BYTES = 8 * 1024 * 1024
+
+
 class TempBlob:
-    """A file being written in ``blobs/tmp``; hashes what passes through."""
+    """A file being written in ``blobs/tmp``; hashes what passes through.
+
+    Every ``WRITEBACK_BYTES`` the bytes written so far are handed to the disk
+    (``POSIX_FADV_DONTNEED`` starts their writeback and lets the page cache
+    drop them once clean), so a large upload is written out while it arrives
+    rather than all at once in the final ``fsync``, and ciphertext nobody
+    will read soon does not crowd the page cache.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._file = os.fdopen(fd, "wb", buffering=1024 * 1024)
         self._digest = hashlib.sha256()
+        self._written_back = 0
         self.size = 0
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | bytearray) -> int:
         self._digest.update(data)
         self._file.write(data)
         self.size += len(data)
+        if self.size - self._written_back >= WRITEBACK_BYTES:
+            self._file.flush()
+            os.posix_fadvise(self._file.fileno(), self._written_back, self.size - self._written_back,
+                             os.POSIX_FADV_DONTNEED)
+            self._written_back = self.size
         return len(data)
 
     @property

@@ -2,9 +2,9 @@
 
 Text fields are read with a bound and kept in memory for this request only.
 Each file part goes through an ``EnvelopeWriter`` into a temp blob: the
-event loop parses the next block while an I/O thread seals and writes the
-previous one, so no plaintext byte of a file ever touches the disk and the
-loop never waits on encryption or ``fsync``. ``request.post()`` is never
+event loop parses the next block while one thread seals the previous one and
+another hashes and writes the ciphertext, so no plaintext byte of a file
+ever touches the disk and the loop never waits on encryption or ``fsync``. ``request.post()`` is never
 used: it would spool uploads to plaintext temp files.
 """
 
@@ -26,6 +26,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from crypto.encoding import new_item_id
 from crypto.envelope import EnvelopeWriter
+from crypto.streams import WriteBehind
 from crypto.items import AttachmentRef
 
 from .blobstore import BlobStore, TempBlob
@@ -76,12 +77,17 @@ def media_type(raw: str | None) -> str:
 
 
 class _Sealer:
-    """Runs in an I/O thread: hash the plaintext, seal it, write the ciphertext."""
+    """Runs in an I/O thread: hash the plaintext and seal it; a second thread writes."""
 
     def __init__(self, temp: TempBlob, recipients: Sequence[bytes]) -> None:
         self.temp = temp
         self.digest = hashlib.sha256()
-        self.writer = EnvelopeWriter(temp, recipients)
+        self.sink = WriteBehind(temp, depth=IN_FLIGHT, name="seal-write")
+        try:
+            self.writer = EnvelopeWriter(self.sink, recipients)
+        except BaseException:
+            self.stop()
+            raise
 
     def write(self, data: bytes) -> None:
         self.digest.update(data)
@@ -89,7 +95,12 @@ class _Sealer:
 
     def finish(self) -> None:
         self.writer.close()
+        self.sink.close()
         self.temp.finish()
+
+    def stop(self) -> None:
+        """End the writing thread after a failure, before the temp blob is discarded."""
+        self.sink.abandon()
 
 
 class Intake:
@@ -197,9 +208,12 @@ class Intake:
             while waiting:
                 await waiting.popleft()
             await loop.run_in_executor(worker, sealer.finish)
-        finally:
+        except BaseException:
             if waiting:
                 await asyncio.gather(*waiting, return_exceptions=True)
+            await loop.run_in_executor(worker, sealer.stop)
+            raise
+        finally:
             worker.shutdown(wait=False)
         sealed.ref = AttachmentRef(
             item_id=sealed.item_id,

@@ -1,5 +1,6 @@
 import hashlib
 import io
+import json
 import os
 import zipfile
 
@@ -128,3 +129,46 @@ def test_folder_entries_added_by_zip_tools_are_ignored():
     data, manifest, blobs = make_bundle(PrivateKey.generate())
     with ExportBundle(io.BytesIO(rebuild(data, extra="items/"))) as bundle:
         assert bundle.manifest == manifest
+
+
+LARGE = 9 * 1024 * 1024 + 12345  # read ahead by a thread (READ_AHEAD_FROM is 4 MiB)
+
+
+def test_a_large_item_reads_ahead_and_opens():
+    org = PrivateKey.generate()
+    data, manifest, blobs = make_bundle(org, sizes=(10, LARGE))
+    with ExportBundle(io.BytesIO(data)) as bundle:
+        bundle.verify()
+        out = io.BytesIO()
+        with bundle.open_item(f"{1:032x}") as src:
+            assert open_to_stream(src, out, [org]) == LARGE
+        assert bundle.read_item(f"{1:032x}") == blobs[f"{1:032x}"]
+
+
+@pytest.mark.parametrize("offset", [100, 4 * 1024 * 1024 + 3, -100])
+def test_a_changed_large_item_is_caught_wherever_the_change_is(offset):
+    data, _, blobs = make_bundle(PrivateKey.generate(), sizes=(10, LARGE))
+    blob = blobs[f"{1:032x}"]
+    at = data.index(blob) + (offset if offset >= 0 else len(blob) + offset)
+    bad = data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
+    with ExportBundle(io.BytesIO(bad)) as bundle:
+        with pytest.raises(IntegrityError):
+            bundle.verify()
+        with bundle.open_item(f"{1:032x}") as src:  # stopped midway: the reading thread ends too
+            src.read(10)
+
+
+def test_a_large_item_whose_manifest_says_another_sha256_is_caught():
+    data, manifest, blobs = make_bundle(PrivateKey.generate(), sizes=(10, LARGE))
+    blob = blobs[f"{1:032x}"]
+    for entry in manifest["reports"][0]["items"]:
+        if entry["item_id"] == f"{1:032x}":
+            entry["sha256"] = hashlib.sha256(blob[:-1]).hexdigest()
+    with ExportBundle(io.BytesIO(rebuild(data, manifest=json.dumps(manifest).encode()))) as bundle:
+        src = bundle.open_item(f"{1:032x}")
+        got = 0
+        with pytest.raises(IntegrityError, match="checksum"):
+            while chunk := src.read(65553):
+                got += len(chunk)
+        assert got < len(blob)  # the last block never reached the caller
+        src.close()
