@@ -72,8 +72,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = _config(args)
     logging.basicConfig(level=logging.INFO, format="wbs: %(message)s", stream=sys.stderr)
-    # aiohttp's own loggers name client addresses and quote request bytes: off.
+    # aiohttp's own loggers name client addresses and quote request bytes, and
+    # python-multipart's quote bytes of a malformed body: off.
     logging.getLogger("aiohttp").setLevel(logging.CRITICAL + 1)
+    logging.getLogger("python_multipart").setLevel(logging.CRITICAL + 1)
     if args.demo:
         from dataclasses import replace
 

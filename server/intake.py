@@ -1,11 +1,14 @@
 """Reading a multipart form as it streams in, sealing files on the way.
 
-Text fields are read with a bound and kept in memory for this request only.
-Each file part goes through an ``EnvelopeWriter`` into a temp blob: the
-event loop parses the next block while one thread seals the previous one and
-another hashes and writes the ciphertext, so no plaintext byte of a file
-ever touches the disk and the loop never waits on encryption or ``fsync``. ``request.post()`` is never
-used: it would spool uploads to plaintext temp files.
+The body is read straight from the request stream and split by
+python-multipart's streaming parser, which hands over each part's bytes as
+slices of what arrived (no copies, no temp files: ``request.post()`` would
+spool uploads to plaintext temp files). Text fields are read with a bound
+and kept in memory for this request only. Each file part goes through an
+``EnvelopeWriter`` into a temp blob: the event loop parses the next block
+while one thread seals the previous one and another hashes and writes the
+ciphertext, so no plaintext byte of a file ever touches the disk and the
+loop never waits on encryption or ``fsync``.
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Sequence
 
-from aiohttp import BodyPartReader, MultipartReader
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp import StreamReader
+from aiohttp.multipart import content_disposition_filename, parse_content_disposition
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from crypto.encoding import new_item_id
 from crypto.envelope import EnvelopeWriter
-from crypto.streams import WriteBehind
 from crypto.items import AttachmentRef
+from crypto.streams import WriteBehind
 
 from .blobstore import BlobStore, TempBlob
 from .errors import BadRequest, CsrfError, PayloadTooLarge
@@ -36,6 +40,9 @@ BLOCK = 1024 * 1024
 IN_FLIGHT = 4
 MAX_PARTS = 200
 MAX_FILENAME = 255
+MAX_PART_HEADERS = 8
+MAX_HEADER_BYTES = 8 * 1024
+MAX_BOUNDARY = 70  # RFC 2046
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\Z")
 
 
@@ -89,9 +96,10 @@ class _Sealer:
             self.stop()
             raise
 
-    def write(self, data: bytes) -> None:
-        self.digest.update(data)
-        self.writer.write(data)
+    def write(self, parts: Sequence[bytes | memoryview]) -> None:
+        for data in parts:
+            self.digest.update(data)
+            self.writer.write(data)
 
     def finish(self) -> None:
         self.writer.close()
@@ -101,6 +109,78 @@ class _Sealer:
     def stop(self) -> None:
         """End the writing thread after a failure, before the temp blob is discarded."""
         self.sink.abandon()
+
+
+class _Part:
+    """The part being read: its headers, then what it is and where its bytes go."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
+        self.name = ""
+        self.filename: str | None = None
+        self.kind = ""  # "text" or "file", once the headers are in
+        self.text = bytearray()
+        self.text_limit = 0
+        # a file part
+        self.sealed: SealedFile | None = None
+        self.sealer: _Sealer | None = None
+        self.worker: ThreadPoolExecutor | None = None
+        self.waiting: deque[asyncio.Future] = deque()
+        self.pending: list[bytes | memoryview] = []
+        self.pending_bytes = 0
+        self.size = 0
+
+
+class _Events:
+    """The parser's callbacks, queued for the loop to act on (the parser is
+    synchronous; sealing and waiting for threads are not)."""
+
+    def __init__(self) -> None:
+        self.queue: list[tuple] = []
+        self._field = bytearray()
+        self._value = bytearray()
+
+    def callbacks(self) -> dict:
+        return {
+            "on_part_begin": lambda: self.queue.append(("begin",)),
+            "on_header_field": self._on_field,
+            "on_header_value": self._on_value,
+            "on_header_end": self._on_header_end,
+            "on_headers_finished": lambda: self.queue.append(("headers",)),
+            "on_part_data": self._on_data,
+            "on_part_end": lambda: self.queue.append(("end",)),
+            "on_end": lambda: self.queue.append(("finished",)),
+        }
+
+    def _on_field(self, data: bytes, start: int, end: int) -> None:
+        self._field += data[start:end]
+
+    def _on_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        self.queue.append(("header", bytes(self._field), bytes(self._value)))
+        self._field.clear()
+        self._value.clear()
+
+    def _on_data(self, data: bytes, start: int, end: int) -> None:
+        if end > start:
+            # The parser passes slices of the chunk it was given (bytes, never
+            # changed again): keep a view of them rather than a copy.
+            view = memoryview(data)[start:end] if type(data) is bytes else bytes(data[start:end])
+            self.queue.append(("data", view))
+
+
+def boundary_of(content_type: str) -> bytes:
+    """The boundary parameter of a ``multipart/form-data`` Content-Type."""
+    try:
+        kind, params = parse_options_header(content_type)
+    except ValueError:  # not latin-1: not a header a browser sends
+        raise BadRequest() from None
+    boundary = params.get(b"boundary", b"")
+    if kind != b"multipart/form-data" or not 1 <= len(boundary) <= MAX_BOUNDARY or not boundary.isascii():
+        raise BadRequest()
+    return boundary
 
 
 class Intake:
@@ -120,122 +200,206 @@ class Intake:
         self._csrf = csrf_expected
         self._csrf_ok = False
         self._total = 0
+        self._parts = 0
+        self._part: _Part | None = None
+        self._finished = False
+        # Everything a well-formed form of these limits can hold, with room
+        # for part headers and boundaries: reading stops beyond it.
+        self._budget = (limits.max_total_bytes + 4 * sum(limits.text.values())
+                        + MAX_PARTS * (MAX_HEADER_BYTES + 2 * MAX_BOUNDARY + 16))
         self.data = FormData()
 
     async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
         return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
 
-    async def read(self, reader: MultipartReader) -> FormData:
+    async def read(self, content: StreamReader, boundary: bytes) -> FormData:
         """Read every part; on any error, discard what was sealed and re-raise."""
+        events = _Events()
         try:
-            parts = 0
-            while (part := await reader.next()) is not None:
-                parts += 1
-                if parts > MAX_PARTS or not isinstance(part, BodyPartReader):
-                    raise BadRequest()
-                await self._read_part(part)
+            parser = MultipartParser(boundary, events.callbacks(), max_header_count=MAX_PART_HEADERS,
+                                     max_header_size=MAX_HEADER_BYTES)
+            received = 0
+            while not self._finished:
+                # Each piece as aiohttp received it: no joining of what it buffered.
+                chunk, _ = await content.readchunk()
+                if not chunk:
+                    if content.at_eof():
+                        break
+                    continue  # the end of an HTTP chunk, with no data
+                received += len(chunk)
+                if received > self._budget:
+                    raise PayloadTooLarge()
+                parser.write(chunk)
+                await self._act(events)
+            if not self._finished:
+                parser.finalize()
+                await self._act(events)
+            if not self._finished:
+                raise BadRequest()  # the body ended before its closing boundary
             if not self._csrf_ok:
                 raise CsrfError()
-        except (ValueError, HttpProcessingError):  # aiohttp's word for a malformed body
-            await self.discard()
+        except ValueError:  # the parser's word for a malformed body
+            await self._abort()
             raise BadRequest() from None
         except BaseException:
-            await self.discard()
+            await self._abort()
             raise
         return self.data
+
+    async def _abort(self) -> None:
+        part, self._part = self._part, None
+        if part is not None and part.worker is not None:
+            await self._stop_file(part)
+        await self.discard()
 
     async def discard(self) -> None:
         files, self.data.files = self.data.files, []
         for sealed in files:
             await self._run(sealed.temp.discard)
 
-    async def _read_part(self, part: BodyPartReader) -> None:
-        name = part.name or ""
-        if name == self._limits.file_field and part.filename is not None:
+    async def _act(self, events: _Events) -> None:
+        queue, events.queue = events.queue, []
+        for event in queue:
+            kind = event[0]
+            if kind == "data":
+                await self._data(event[1])
+            elif kind == "header":
+                self._header(event[1], event[2])
+            elif kind == "begin":
+                self._parts += 1
+                if self._parts > MAX_PARTS:
+                    raise BadRequest()
+                self._part = _Part()
+            elif kind == "headers":
+                self._headers_done()
+            elif kind == "end":
+                await self._end_part()
+            elif kind == "finished":
+                self._finished = True
+                return
+
+    def _current(self) -> _Part:
+        if self._part is None:
+            raise BadRequest()
+        return self._part
+
+    def _header(self, name: bytes, value: bytes) -> None:
+        part = self._current()
+        key = name.decode("latin-1").lower()
+        if key not in part.headers:
+            part.headers[key] = value.decode("utf-8", "surrogateescape")
+
+    def _headers_done(self) -> None:
+        part = self._current()
+        disposition, params = parse_content_disposition(part.headers.get("content-disposition"))
+        if disposition != "form-data":
+            raise BadRequest()
+        part.name = params.get("name") or ""
+        part.filename = content_disposition_filename(params, "filename")
+        if part.name == self._limits.file_field and part.filename is not None:
             if not self._csrf_ok:
                 raise CsrfError()
-            await self._read_file(part)
-        elif name in self._limits.text:
-            value = await self._read_text(part, self._limits.text[name])
-            if name == "csrf_token":
-                self._csrf_ok = bool(self._csrf) and hmac.compare_digest(value, self._csrf)
-                if not self._csrf_ok:
-                    raise CsrfError()
-            elif name not in self.data.values:
-                self.data.values[name] = value
+            part.kind = "file"
+        elif part.name in self._limits.text:
+            part.kind = "text"
+            part.text_limit = self._limits.text[part.name] * 4  # UTF-8 needs at most 4 bytes a character
         else:
             raise BadRequest()
 
-    async def _read_text(self, part: BodyPartReader, max_chars: int) -> str:
-        limit = max_chars * 4  # UTF-8 needs at most 4 bytes a character
-        data = bytearray()
-        while chunk := await part.read_chunk(64 * 1024):
-            data += chunk
-            if len(data) > limit:
+    async def _data(self, view: bytes | memoryview) -> None:
+        part = self._current()
+        if part.kind == "text":
+            part.text += view
+            if len(part.text) > part.text_limit:
                 raise PayloadTooLarge()
+        elif part.kind == "file":
+            await self._file_data(part, view)
+        else:
+            raise BadRequest()
+
+    async def _end_part(self) -> None:
+        part = self._current()
+        if part.kind == "text":
+            self._text_done(part)
+        elif part.kind == "file":
+            await self._file_done(part)
+        else:
+            raise BadRequest()
+        self._part = None
+
+    def _text_done(self, part: _Part) -> None:
         try:
-            return data.decode("utf-8")
+            value = part.text.decode("utf-8")
         except UnicodeDecodeError:
             raise BadRequest() from None
+        if part.name == "csrf_token":
+            self._csrf_ok = bool(self._csrf) and hmac.compare_digest(value, self._csrf)
+            if not self._csrf_ok:
+                raise CsrfError()
+        elif part.name not in self.data.values:
+            self.data.values[part.name] = value
 
-    async def _read_file(self, part: BodyPartReader) -> None:
-        first = await part.read_chunk(BLOCK)
-        if not first and not part.filename:
-            return  # the empty part a browser sends when no file was chosen
+    async def _start_file(self, part: _Part) -> None:
         if len(self.data.files) >= self._limits.max_files:
             raise PayloadTooLarge()
         temp = await self._run(self._blobs.new_temp)
-        sealed = SealedFile(new_item_id(), temp, None)  # type: ignore[arg-type]
-        self.data.files.append(sealed)
-        sealer: _Sealer = await self._run(_Sealer, temp, self._recipients)
+        part.sealed = SealedFile(new_item_id(), temp, None)  # type: ignore[arg-type]
+        self.data.files.append(part.sealed)
         # One thread per file keeps the blocks in order while the loop parses
         # ahead; at most IN_FLIGHT blocks wait for it, so memory stays bounded.
-        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seal")
+        part.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seal")
+        part.sealer = await self._run(_Sealer, temp, self._recipients)
+
+    async def _file_data(self, part: _Part, view: bytes | memoryview) -> None:
+        if part.sealed is None:
+            await self._start_file(part)
+        part.size += len(view)
+        self._total += len(view)
+        if part.size > self._limits.max_file_bytes or self._total > self._limits.max_total_bytes:
+            raise PayloadTooLarge()
+        part.pending.append(view)
+        part.pending_bytes += len(view)
+        if part.pending_bytes >= BLOCK:
+            await self._hand_over(part)
+
+    async def _hand_over(self, part: _Part) -> None:
+        assert part.worker is not None and part.sealer is not None
+        batch, part.pending, part.pending_bytes = part.pending, [], 0
         loop = asyncio.get_running_loop()
-        waiting: deque[asyncio.Future] = deque()
-        size = 0
-        chunk = first
+        part.waiting.append(loop.run_in_executor(part.worker, part.sealer.write, batch))
+        if len(part.waiting) >= IN_FLIGHT:
+            await part.waiting.popleft()
+
+    async def _file_done(self, part: _Part) -> None:
+        if part.sealed is None:
+            if not part.filename:
+                return  # the empty part a browser sends when no file was chosen
+            await self._start_file(part)
+        assert part.worker is not None and part.sealer is not None and part.sealed is not None
+        if part.pending:
+            await self._hand_over(part)
+        while part.waiting:
+            await part.waiting.popleft()
+        loop = asyncio.get_running_loop()
         try:
-            while chunk:
-                size += len(chunk)
-                self._total += len(chunk)
-                if size > self._limits.max_file_bytes or self._total > self._limits.max_total_bytes:
-                    raise PayloadTooLarge()
-                waiting.append(loop.run_in_executor(worker, sealer.write, chunk))
-                if len(waiting) >= IN_FLIGHT:
-                    await waiting.popleft()
-                chunk = await self._read_block(part)
-            while waiting:
-                await waiting.popleft()
-            await loop.run_in_executor(worker, sealer.finish)
-        except BaseException:
-            if waiting:
-                await asyncio.gather(*waiting, return_exceptions=True)
-            await loop.run_in_executor(worker, sealer.stop)
-            raise
+            await loop.run_in_executor(part.worker, part.sealer.finish)
         finally:
-            worker.shutdown(wait=False)
-        sealed.ref = AttachmentRef(
-            item_id=sealed.item_id,
+            part.worker.shutdown(wait=False)
+            part.worker = None
+        part.sealed.ref = AttachmentRef(
+            item_id=part.sealed.item_id,
             filename=safe_filename(part.filename),
-            media_type=media_type(part.headers.get("Content-Type")),
-            size=size,
-            sha256=sealer.digest.hexdigest(),
+            media_type=media_type(part.headers.get("content-type")),
+            size=part.size,
+            sha256=part.sealer.digest.hexdigest(),
         )
 
-    @staticmethod
-    async def _read_block(part: BodyPartReader) -> bytes:
-        """Gather up to 1 MiB, so each hop to the I/O thread carries a good load."""
-        data = await part.read_chunk(BLOCK)
-        if not data or len(data) >= BLOCK:
-            return data
-        parts = [data]
-        size = len(data)
-        while size < BLOCK:
-            # aiohttp needs room for a boundary in every read: never ask for a sliver
-            more = await part.read_chunk(max(BLOCK - size, 64 * 1024))
-            if not more:
-                break
-            parts.append(more)
-            size += len(more)
-        return b"".join(parts)
+    async def _stop_file(self, part: _Part) -> None:
+        """After a failure: let queued blocks finish, end the writing thread."""
+        assert part.worker is not None
+        if part.waiting:
+            await asyncio.gather(*part.waiting, return_exceptions=True)
+        if part.sealer is not None:
+            await asyncio.get_running_loop().run_in_executor(part.worker, part.sealer.stop)
+        part.worker.shutdown(wait=False)
+        part.worker = None

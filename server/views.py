@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
 from . import reporting, retention
 from .appkeys import CONTEXT
 from .errors import BadRequest, CsrfError, PayloadTooLarge
 from .forms import MAX_PERSONS, message_field_limits, report_field_limits, validate_message, validate_report
-from .intake import Intake, Limits
+from .intake import Intake, Limits, boundary_of
 from .sessions import SESSION_COOKIE
 from .web import check_csrf, csrf_expected, read_small_form, lang_of, redirect, render, session_of, set_cookie
 
@@ -77,11 +76,7 @@ async def _intake(request: web.Request, text_limits: dict[str, int]):  # type: i
         limits=_limits(request, text_limits),
         csrf_expected=csrf_expected(request),
     )
-    try:
-        reader = await request.multipart()
-    except (ValueError, HttpProcessingError):
-        raise BadRequest() from None
-    return intake, await intake.read(reader)
+    return intake, await intake.read(request.content, boundary_of(request.headers.get("Content-Type", "")))
 
 
 async def submit(request: web.Request) -> web.Response:
