@@ -76,6 +76,11 @@ except ImportError:  # pragma: no cover - a PyNaCl without it: the public bindin
     _ffi = _lib = None
 
 
+# Batches of sealed chunks are allocated without zeroing them first: libsodium
+# overwrites every byte (see ``_push_batch``).
+_uncleared = _ffi.new_allocator(should_clear_after_alloc=False) if _ffi is not None else None
+
+
 def _new_chunk_buffer() -> object:
     return _ffi.new("unsigned char[]", CHUNK_BYTES) if _ffi is not None else None
 
@@ -163,19 +168,24 @@ class EnvelopeWriter:
         and no copy of each chunk out of libsodium's buffer. The buffer is new
         each time and never touched again, so ``dst`` may keep it.
         """
-        out = bytearray(len(pieces) * CHUNK_BYTES)
         if _lib is None:
+            out = bytearray(len(pieces) * CHUNK_BYTES)
             offset = 0
             for piece in pieces:
                 chunk = self._seal_piece(piece)
                 out[offset : offset + len(chunk)] = chunk
                 offset += len(chunk)
         else:
-            base = _ffi.from_buffer("unsigned char[]", out, require_writable=True)
+            # Not cleared first: every byte is written below, since each piece is
+            # whole and its chunk fills its slot exactly.
+            base = _uncleared("unsigned char[]", len(pieces) * CHUNK_BYTES)
             for i, piece in enumerate(pieces):
+                if len(piece) != PIECE_BYTES:
+                    raise ValueError("a batch holds whole pieces only")
                 ad, self._ad = self._ad, None
                 _push_into(self._state, base + i * CHUNK_BYTES, piece, ad, TAG_MESSAGE)
                 self._padded_emitted += PIECE_BYTES
+            out = _ffi.buffer(base)  # keeps ``base`` alive as long as it is referenced
         self._out(out)
 
     def _seal_piece(self, piece: bytes | bytearray | memoryview) -> bytes:
