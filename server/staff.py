@@ -295,7 +295,13 @@ class ImportResult:
 
 async def import_reply_bundle(store: Store, blobs: BlobStore, run_io: Callable[..., Any], keys: PublicKeyFile | None,
                               data: bytes, actor: str) -> ImportResult:
-    """Check a reply bundle completely, then store all of it in one transaction, or nothing."""
+    """Check a reply bundle completely, then store all of it in one transaction, or nothing.
+
+    A status a reply sets is applied as given, outside ``TRANSITIONS``: those
+    guide the online staff's workflow, while a bundle is signed with the
+    organisation key by the keyholders, who decide cases and may close or
+    reopen one directly. Any known status is accepted; the audit log names it.
+    """
     if keys is None:
         raise BundleRejected("no organisation key is installed on this server")
     try:
