@@ -1,12 +1,24 @@
-"""The reporter listener's routes (ARCHITECTURE.md): registration only."""
+"""The reporter and staff listeners' routes (ARCHITECTURE.md), and the static files."""
 
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 from aiohttp import web
 
 from . import views
+
+STATIC = Path(str(resources.files("templates").joinpath("static")))
+STATIC_FILES = frozenset(p.name for p in STATIC.iterdir() if p.is_file())
+
+
+async def static_file(request: web.Request) -> web.StreamResponse:
+    """One of the few files in ``templates/static``; anything else is the site's own 404 page."""
+    name = request.match_info["name"]
+    if name not in STATIC_FILES:
+        raise web.HTTPNotFound()
+    return web.FileResponse(STATIC / name)
 
 
 def reporter_routes(app: web.Application) -> None:
@@ -26,7 +38,7 @@ def reporter_routes(app: web.Application) -> None:
     r.add_post("/mailbox/delete", views.delete_account)
     r.add_post("/logout", views.logout)
     r.add_get("/org-key", views.org_key)
-    r.add_static("/static/", str(resources.files("templates").joinpath("static")), append_version=False)
+    r.add_get("/static/{name}", static_file)
 
 
 def staff_routes(app: web.Application) -> None:
@@ -51,4 +63,4 @@ def staff_routes(app: web.Application) -> None:
     r.add_get("/staff/audit", v.audit)
     r.add_get("/staff/stats", v.statistics)
     r.add_get("/staff/stats.csv", v.statistics)
-    r.add_static("/static/", str(resources.files("templates").joinpath("static")), append_version=False)
+    r.add_get("/static/{name}", static_file)

@@ -287,6 +287,16 @@ def test_static_and_other_responses_carry_the_headers(site):
         check_headers(path, response, html=False)
 
 
+def test_a_missing_static_file_is_the_sites_own_not_found_page(site):
+    client = site.client()
+    for path in ("/static/no-such-file.css", "/static/.", "/static/%2e%2e/wbs.toml", "/static/style.css/x"):
+        response = client.get(path)
+        assert response.status == 404, path
+        assert response.headers["Content-Type"].startswith("text/html"), path
+        assert "Halaman tidak ditemukan" in response.text or "Page not found" in response.text, path
+    assert client.get("/static/style.css").headers["Content-Type"].startswith("text/css")
+
+
 def _raw_exchange(port: int, data: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(data)
