@@ -163,6 +163,22 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_passwd(args: argparse.Namespace) -> int:
+    keyring_path = Path(args.keyring)
+    data = read_small_file(keyring_path, what="keyring")
+    kdf, *_ = read_keyring_header(data)
+    ring = _unlock(data, read_passphrase(args.passphrase_file))
+    passphrase = new_passphrase(args.new_passphrase_file)
+    new_data = write_keyring(ring, passphrase, kdf=_at_least_default(kdf))
+    if read_keyring(new_data, passphrase) != ring:  # never replace the only keyring with one that does not open
+        raise KeytoolsError("the keyring does not read back with the new passphrase; nothing was changed")
+    write_new_file(keyring_path, new_data, overwrite=True)
+    print(f"Keyring {keyring_path} now opens with the new passphrase only.")
+    print("Recovery shares made before (split) restore the keyring as it was, with the old passphrase: "
+          "make new shares and destroy the old ones.")
+    return 0
+
+
 def cmd_split(args: argparse.Namespace) -> int:
     data = read_small_file(Path(args.keyring), what="keyring")
     shares = split_keyring(data, shares=args.shares, threshold=args.threshold)
@@ -300,6 +316,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keyring", required=True)
     with_passphrase(p)
     p.set_defaults(func=cmd_rotate)
+
+    p = sub.add_parser("passwd", help="change the keyring's passphrase")
+    p.add_argument("--keyring", required=True)
+    with_passphrase(p)
+    p.add_argument("--new-passphrase-file", type=Path,
+                   help="read the new passphrase from this file (for scripts); otherwise it is asked for twice")
+    p.set_defaults(func=cmd_passwd)
 
     p = sub.add_parser("split", help="make K-of-N recovery shares of the keyring file")
     p.add_argument("--keyring", required=True)

@@ -106,7 +106,40 @@ def test_rotate_with_a_wrong_passphrase_changes_nothing(tmp_path):
 def test_help_names_every_command():
     done = keytools("--help")
     assert done.returncode == 0
-    for command in ("init", "pubkey", "fingerprint", "open", "reply", "rotate", "split", "combine", "stats"):
+    for command in ("init", "pubkey", "fingerprint", "open", "reply", "rotate", "passwd", "split", "combine", "stats"):
         assert command in done.stdout
     done = keytools("open")
     assert done.returncode == 1 and "wbs-keytools: error: the following arguments are required" in done.stderr
+
+
+def test_passwd_changes_the_passphrase_and_nothing_else(tmp_path):
+    from test_keytools_support import write_cheap_keyring
+
+    from crypto.errors import DecryptionError
+    from crypto.keyring import read_keyring
+
+    key, old_file, ring = write_cheap_keyring(tmp_path)
+    old = old_file.read_text()
+    (tmp_path / "new.txt").write_text("kata sandi baru yang cukup panjang\n")
+    (tmp_path / "short.txt").write_text("pendek")
+    (tmp_path / "wrong.txt").write_text("bukan ini")
+    before = key.read_bytes()
+    # A wrong old passphrase, or a new one too short: the file stays as it was.
+    done = keytools("passwd", "--keyring", key, "--passphrase-file", tmp_path / "wrong.txt",
+                    "--new-passphrase-file", tmp_path / "new.txt")
+    assert done.returncode == 1 and "wrong passphrase" in done.stderr
+    done = keytools("passwd", "--keyring", key, "--passphrase-file", old_file,
+                    "--new-passphrase-file", tmp_path / "short.txt")
+    assert done.returncode == 1 and "shorter than" in done.stderr
+    assert key.read_bytes() == before
+    done = keytools("passwd", "--keyring", key, "--passphrase-file", old_file,
+                    "--new-passphrase-file", tmp_path / "new.txt")
+    assert done.returncode == 0, done.stderr
+    assert "new shares" in done.stdout
+    data = key.read_bytes()
+    assert read_keyring(data, "kata sandi baru yang cukup panjang") == ring
+    with pytest.raises(DecryptionError):
+        read_keyring(data, old)
+    assert (key.stat().st_mode & 0o777) == 0o600
+    done = keytools("fingerprint", key, "--passphrase-file", tmp_path / "new.txt")
+    assert done.returncode == 0 and ring.newest.public.fingerprint in done.stdout
