@@ -210,6 +210,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # Errors
     "error.title": ("Maaf", "Sorry"),
     "error.back": ("Kembali ke beranda", "Back to the home page"),
+    "error.back_staff": ("Kembali ke ringkasan", "Back to the dashboard"),
     "error.internal": ("Terjadi kesalahan pada server. Pengaduan yang belum selesai tidak tersimpan; silakan coba lagi.",
                        "Something went wrong on the server. An unfinished report was not stored; please try again."),
     "error.not_found": ("Halaman tidak ditemukan.", "Page not found."),

@@ -18,7 +18,7 @@ import jinja2
 from aiohttp import web
 
 from . import i18n
-from .appkeys import CONTEXT, TEMPLATES
+from .appkeys import CONTEXT, STAFF_SESSIONS, TEMPLATES
 from .errors import BadRequest, PayloadTooLarge, ServerError
 from .sessions import SESSION_COOKIE, Session
 
@@ -200,7 +200,12 @@ def error_page(request: web.Request, status: int, key: str) -> web.Response:
         report_size=i18n.size_label(config.max_report_bytes),
         count=config.max_files,
     ) if key == "error.too_large" else i18n.t(lang_of(request), key)
-    response = render(request, "error.html", status=status, message=message)
+    # Each listener answers in its own frame: the reporter pages' links lead nowhere on the staff side.
+    if STAFF_SESSIONS in request.app:
+        response = render(request, "staff/error.html", status=status, message=message,
+                          staff_member=request.get("staff"))
+    else:
+        response = render(request, "error.html", status=status, message=message)
     if status == 503:
         response.headers["Retry-After"] = "10"
     return response
