@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench clean
+.PHONY: run test test-fast test-browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,18 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Without the tests that move hundreds of megabytes or drive a browser.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m 'not slow'
+	$(BIN)/python -m pytest -m 'not slow and not browser'
+
+# Only the browser tests (Chromium, axe-core, the Nu HTML checker); see README.
+BROWSER_TOOLS := tests/browser/node_modules/.package-lock.json
+
+$(BROWSER_TOOLS): tests/browser/package-lock.json
+	npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund
+
+test-browser: $(STAMP) $(BROWSER_TOOLS)
+	$(BIN)/python -m pytest -m browser tests/browser
 
 # make bench: every benchmark and a summary (bench/run.py); make bench BENCH_ARGS=--quick for the short run.
 bench: $(STAMP)

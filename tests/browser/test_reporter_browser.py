@@ -1,0 +1,183 @@
+"""The reporter's journey in a real Chromium with JavaScript off, as on Tor
+Browser at "Safest": on a desktop window, and on a 360x740 phone where
+nothing may overflow sideways and every control is big enough for a thumb."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from browserkit import PHONE, Browser
+
+pytestmark = pytest.mark.browser
+
+TYPED = {
+    "what": "Pungutan liar pada pelayanan KTP elektronik.\nBaris kedua: <b>bukan HTML</b> & “kutipan”.",
+    "where": "Kantor Kecamatan Banjarangkan, loket 2",
+    "when": "September sampai Oktober 2026",
+    "how": "Meminta Rp100.000 di luar ketentuan agar KTP cepat selesai;\ntanpa kuitansi resmi.",
+    "loss_estimate": "Sekitar Rp15 juta",
+    "evidence_note": "Foto kuitansi dan rekaman percakapan.",
+    "person1_name": "I Made Contoh",
+    "person1_position": "Petugas loket",
+    "person1_unit": "Kecamatan Banjarangkan",
+}
+PHONE_WIDTH = PHONE["width"]
+WHO = "Oknum petugas loket pelayanan"
+
+
+def evidence(folder: Path) -> list[Path]:
+    folder.mkdir(exist_ok=True)
+    pdf = folder / "kuitansi.pdf"
+    pdf.write_bytes(b"%PDF-1.4 kuitansi palsu\n" + bytes(range(256)) * 40)
+    jpg = folder / "foto loket.jpg"
+    jpg.write_bytes(b"\xff\xd8\xff" + b"x" * 5000)
+    note = folder / "pesan-tambahan.png"
+    note.write_bytes(b"\x89PNG" + b"y" * 3000)
+    return [pdf, jpg, note]
+
+
+def fill_report(browser: Browser, texts: dict[str, str], who: str) -> None:
+    browser.choose("category", "pungli")
+    browser.open_details()  # "reported persons" is folded away until asked for
+    for name, text in texts.items():
+        browser.type(name, text)
+    browser.type("who", who)
+    browser.find("#incident_date").send_keys("10012026")  # month, day, year: the en-US field order
+
+
+def reporter_journey(browser: Browser, files: list[Path], check=None) -> None:
+    """Home → criteria → form → a server-side validation error → credentials →
+    login → case → message with a file → second report → logout."""
+    browser.open("/")
+    browser.step("home", check)
+    assert browser.find("h1").text.startswith("Whistleblowing System")
+    assert browser.find(".fingerprint").text  # the org key's fingerprint, to compare at the office
+
+    browser.click_link("/criteria")
+    browser.step("criteria", check)
+    assert "4W+1H" in browser.find("h1").text
+
+    browser.click_link("/submit")
+    browser.step("form", check)
+    assert browser.path == "/submit"
+
+    # An error only the server can find. Every browser check passes ("who" is
+    # required, and spaces are a value), but the server strips the spaces and
+    # finds the field empty: the page comes back with all the typed text.
+    fill_report(browser, TYPED, who="   ")
+    browser.attach("attachments", files[0], files[1])
+    browser.tick("input[name=confirm]")
+    browser.step("form-filled", check)
+    browser.press("/submit")
+    browser.step("form-error", check)
+    assert browser.find("[role=alert]").text
+    assert browser.find("#who-error").text
+    who = browser.find("#who")
+    assert who.get_attribute("aria-invalid") == "true"
+    assert "who-error" in who.get_attribute("aria-describedby").split()
+    for name, text in TYPED.items():
+        assert browser.value(name) == text, name
+    assert browser.chosen("category") == "pungli"
+    assert browser.value("incident_date") == "2026-10-01"
+    assert browser.find_all("details[open] #person1_name"), "the persons part stays open when it holds text"
+    # Files cannot come back (a browser never re-fills a file field): the page says so.
+    assert browser.value("attachments") == ""
+    assert "berkas" in browser.find("[role=alert]").text.lower()
+
+    browser.type("who", WHO)
+    browser.attach("attachments", files[0], files[1])
+    browser.tick("input[name=confirm]")
+    browser.press("/submit")
+    browser.step("credentials", check)
+    codename = browser.text("#codename")
+    passphrase = browser.text("#passphrase")
+    code = browser.text("#report-code")
+    assert len(codename) == 14 and len(passphrase.split()) == 7 and code.startswith("WBS-")
+    # No session comes with the first report: nothing to log out of yet.
+    assert not browser.find_all('form[action="/logout"]')
+
+    browser.click_link("/login")
+    browser.step("login", check)
+    browser.fill_and_press("/login", codename=codename, passphrase=passphrase)
+    browser.step("mailbox", check)
+    assert browser.path == "/mailbox"
+    assert code in browser.text("main")
+
+    browser.click_link(f"/mailbox/reports/{code}")
+    browser.step("case", check)
+    page = browser.text("main")
+    for text in (TYPED["loss_estimate"], "I Made Contoh", "kuitansi.pdf", "foto loket.jpg", "2026-10-01"):
+        assert text in page, text
+    assert browser.find("dl.report").text.count("bukan HTML") == 1
+
+    browser.type("body", "Saya menambahkan foto kuitansi kedua.")
+    browser.attach("attachments", files[2])
+    browser.press(f"/mailbox/reports/{code}/messages")
+    browser.step("message-sent", check)
+    assert browser.find("[role=status]").text
+    thread = browser.text(".entry:last-of-type")
+    assert "Saya menambahkan foto kuitansi kedua." in thread and "pesan-tambahan.png" in thread
+
+    browser.click_link("/mailbox/submit", within="nav")
+    browser.step("second-form", check)
+    fill_report(browser, {"what": "Laporan kedua tentang pengadaan", "where": "Dinas PUPR", "when": "Agustus 2026",
+                          "how": "Pemenang lelang ditentukan sebelum lelang dibuka"}, who="Panitia lelang")
+    browser.tick("input[name=confirm]")
+    browser.press("/mailbox/submit")
+    browser.step("second-credentials", check)
+    code2 = browser.text("#report-code")
+    assert code2 != code and not browser.find_all("#passphrase")
+
+    browser.click_link("/mailbox")
+    browser.step("mailbox-two", check)
+    assert code in browser.text("main") and code2 in browser.text("main")
+
+    browser.press("/logout")
+    browser.step("logged-out", check)
+    browser.open("/mailbox")
+    assert browser.path == "/login", "after logout the mailbox sends you to the login page"
+
+
+def test_reporter_journey_without_javascript(browsers, server, tmp_path):
+    browser = browsers("reporter", server)
+    reporter_journey(browser, evidence(tmp_path / "files"))
+
+
+def fits_a_phone(browser: Browser, label: str) -> None:
+    # A phone widens the layout viewport to fit content that overflows, so the
+    # viewport's width is checked as well as the content's.
+    content, viewport = browser.overflow()
+    assert content <= viewport == PHONE_WIDTH, \
+        f"{label}: the page is {content} px wide on a {PHONE_WIDTH} px screen: {browser.wider_than(PHONE_WIDTH)}"
+    small = browser.small_tap_targets()
+    assert not small, f"{label}: tap targets under 44 px: {small}"
+
+
+def test_reporter_journey_on_a_360px_phone(browsers, server, tmp_path):
+    browser = browsers("phone", server, phone=True)
+    reporter_journey(browser, evidence(tmp_path / "files"), check=fits_a_phone)
+
+
+def test_the_longest_status_names_fit_a_phone(browsers, server):
+    """The mailbox table with the statuses whose names are longest, on the phone."""
+    from harness import StaffAccount, reporter_over_http, staff_over_http, staff_post, submit_over_http
+
+    first = submit_over_http(server)
+    reporter = reporter_over_http(server, first)
+    codes = [first.code] + [submit_over_http(server, reporter, "/mailbox/submit").code for _ in range(2)]
+    staff = staff_over_http(server, StaffAccount.add(server, "kepala"))
+    for code, path in zip(codes, (["verification", "investigation"], ["verification", "referred"], ["rejected"])):
+        for status in path:
+            assert staff_post(staff, f"/staff/reports/{code}/status", {"status": status}).status == 303
+
+    browser = browsers("phone", server, phone=True)
+    browser.open("/login")
+    browser.fill_and_press("/login", codename=first.codename, passphrase=first.passphrase)
+    for lang in ("id", "en"):
+        browser.open(f"/mailbox?lang={lang}")
+        browser.step(f"mailbox-{lang}", fits_a_phone)
+        for code in codes:
+            browser.open(f"/mailbox/reports/{code}")
+            browser.step(f"case-{code}-{lang}", fits_a_phone)
