@@ -7,7 +7,8 @@ import io
 from datetime import date
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from crypto.encoding import format_day, utc_now
 from crypto.export_bundle import write_export_bundle
@@ -22,6 +23,7 @@ from .web import check_csrf, read_small_form, redirect, render, set_cookie
 
 STAFF_COOKIE = "wbs_staff"
 MAX_BUNDLE_UPLOAD = 64 * 1024 * 1024
+MAX_IMPORT_PARTS = 4  # the form has two: csrf_token and bundle
 
 
 def _ctx(request: web.Request):  # type: ignore[no-untyped-def]
@@ -229,17 +231,23 @@ async def import_form(request: web.Request) -> web.Response:
     return page(request, "import.html", error=None, result=None)
 
 
-async def import_bundle(request: web.Request) -> web.Response:
-    member = await require_member(request)
-    ctx = _ctx(request)
-    if not request.content_type.startswith("multipart/form-data"):
-        raise BadRequest()
+async def _read_import_form(request: web.Request) -> tuple[str, bytes | None]:
+    """The CSRF token and the bundle's bytes, each bounded, from at most a few parts."""
     reader = await request.multipart()
     data = None
     token = ""
+    parts = 0
     while (part := await reader.next()) is not None:
+        parts += 1
+        if parts > MAX_IMPORT_PARTS or not isinstance(part, BodyPartReader):
+            raise BadRequest()
         if part.name == "csrf_token":
-            token = (await part.read(decode=False)).decode("utf-8", "replace")[:100]
+            raw = bytearray()
+            while chunk := await part.read_chunk(1024):
+                raw += chunk
+                if len(raw) > 1024:
+                    raise BadRequest()
+            token = raw.decode("utf-8", "replace")
         elif part.name == "bundle":
             if not check_csrf(request, token):
                 raise CsrfError()
@@ -251,6 +259,18 @@ async def import_bundle(request: web.Request) -> web.Response:
             data = bytes(buf)
         else:
             raise BadRequest()
+    return token, data
+
+
+async def import_bundle(request: web.Request) -> web.Response:
+    member = await require_member(request)
+    ctx = _ctx(request)
+    if not request.content_type.startswith("multipart/form-data"):
+        raise BadRequest()
+    try:
+        token, data = await _read_import_form(request)
+    except (ValueError, HttpProcessingError):  # aiohttp's word for a malformed body
+        raise BadRequest() from None
     if data is None or not check_csrf(request, token):
         raise CsrfError() if data is not None else BadRequest()
     try:

@@ -243,3 +243,33 @@ def test_admins_add_disable_and_reset_users(server):
     audit = admin.client.get("/staff/audit").text
     for action in ("user_add", "user_disable", "user_enable", "user_reset"):
         assert action in audit
+
+
+def test_import_form_refuses_malformed_and_oversized_bodies(server):
+    handler = Staff(server, "penerima", "handler").ready()
+    client = handler.client
+    page = client.get("/staff/import")
+
+    def raw(body: bytes, boundary: str = "xyz"):
+        conn = client._conn()
+        try:
+            conn.request("POST", "/staff/import", body=body, headers=client._headers(
+                {"Content-Type": f"multipart/form-data; boundary={boundary}"}))
+            return client._read(conn)
+        finally:
+            conn.close()
+
+    def part(name: str, value: bytes) -> bytes:
+        return f'--xyz\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + value + b"\r\n"
+
+    cases = {
+        "garbage": b"\x00\xff" * 2000,
+        "long token": part("csrf_token", b"a" * 5000) + b"--xyz--\r\n",
+        "many parts": part("csrf_token", page.csrf.encode()) * 10 + b"--xyz--\r\n",
+        "unknown part": part("csrf_token", page.csrf.encode()) + part("other", b"x") + b"--xyz--\r\n",
+        "truncated": part("csrf_token", page.csrf.encode()) + b'--xyz\r\nContent-Disposition: form-data; name="bundle"',
+    }
+    for name, body in cases.items():
+        response = raw(body)
+        assert response.status == 400, (name, response.status)
+    assert "Traceback" not in server.output() and "internal error" not in server.output()
