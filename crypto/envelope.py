@@ -5,10 +5,11 @@ Layout::
 
     "WBSE" | 0x01 | n | n × (key_id(pk) ‖ crypto_box_seal(file_key, pk)) | secretstream header | chunks
 
-The writer and the reader both hold at most one 64 KiB piece at a time, so
-memory stays flat whatever the size. The reader never hands out plaintext
-from a chunk that has not authenticated; it holds back the last piece that
-contains data until it knows where the padding starts.
+The writer holds at most one batch of 16 chunks (1 MiB) and the reader one
+64 KiB piece at a time, so memory stays flat whatever the size. The reader
+never hands out plaintext from a chunk that has not authenticated; it holds
+back the last piece that contains data until it knows where the padding
+starts.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ SEALED_BYTES = 80  # crypto_box_seal of 32 bytes: ephemeral pk (32) + MAC (16) +
 STANZA_BYTES = KEY_ID_BYTES + SEALED_BYTES
 PIECE_BYTES = 65536
 CHUNK_BYTES = PIECE_BYTES + ABYTES  # 65,553
+BATCH_PIECES = 16  # pieces sealed into one buffer and written at once
 PREFIX_BYTES = 6
 
 _ZEROS = bytes(PIECE_BYTES)
@@ -212,6 +214,9 @@ class EnvelopeWriter:
         while end - start >= PIECE_BYTES:
             pieces.append(view[start : start + PIECE_BYTES])
             start += PIECE_BYTES
+            if len(pieces) == BATCH_PIECES:  # however large the write, at most 1 MiB is sealed at a time
+                self._push_batch(pieces)
+                pieces = []
         if pieces:
             self._push_batch(pieces)
         if start < end:

@@ -829,3 +829,22 @@ def test_unclosed_writer_never_opens(n):
     writer.write(bytes(n))
     with pytest.raises(REJECTED):
         open_bytes(out.getvalue(), [POOL[0]])
+
+
+def test_a_large_write_is_sealed_a_batch_at_a_time():
+    """Memory stays flat: one write of many MiB reaches the sink in slices of at most 16 chunks."""
+    sizes = []
+
+    class Sink(io.BytesIO):
+        def write(self, data):
+            sizes.append(len(data))
+            return super().write(data)
+
+    key = PrivateKey.generate()
+    data = os.urandom(5 * 1024 * 1024 + 12345)
+    sink = Sink()
+    writer = EnvelopeWriter(sink, [key.public_key])
+    writer.write(data)
+    writer.close()
+    assert max(sizes) <= 16 * CHUNK
+    assert b"".join(open_stream(io.BytesIO(sink.getvalue()), [key])) == data
