@@ -32,6 +32,7 @@ def fsync_dir(path: Path) -> None:
 
 
 WRITEBACK_BYTES = 8 * 1024 * 1024
+_FADVISE = hasattr(os, "posix_fadvise")  # Linux; elsewhere the final fsync does it all
 
 
 class TempBlob:
@@ -56,7 +57,7 @@ class TempBlob:
         self._digest.update(data)
         self._file.write(data)
         self.size += len(data)
-        if self.size - self._written_back >= WRITEBACK_BYTES:
+        if self.size - self._written_back >= WRITEBACK_BYTES and _FADVISE:
             self._file.flush()
             os.posix_fadvise(self._file.fileno(), self._written_back, self.size - self._written_back,
                              os.POSIX_FADV_DONTNEED)
