@@ -27,6 +27,7 @@ from crypto.reply_bundle import check_reply_recipients, read_reply_bundle
 from .blobstore import BlobStore
 from .deadlines import FINAL_STATUSES, Deadline, next_deadline
 from .errors import BadRequest, NotFound, ServerError, TooManyAttempts
+from . import i18n
 from .i18n import STATUSES
 from .storage import NewItem, Report, StaffMember, Store
 from .throttle import LoginThrottle
@@ -55,17 +56,30 @@ class StaffLoginFailed(ServerError):
     message_key = "staff.login_failed"
 
 
-class StaffInputError(ServerError):
-    """A staff form value is not acceptable; the message says which."""
+class _Explained(ServerError):
+    """An error whose message is an i18n key with values: ``text(lang)`` for a
+    page, ``str(exc)`` (English) for the command line."""
 
     status = 400
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.key = key
+        self.values = values
+        super().__init__(i18n.t("en", key, **values))
+
+    def text(self, lang: str) -> str:
+        return i18n.t(lang, self.key, **self.values)
+
+
+class StaffInputError(_Explained):
+    """A staff form value is not acceptable; the message says which."""
+
     message_key = "staff.input_error"
 
 
-class BundleRejected(ServerError):
-    """A reply bundle cannot be imported; ``str(exc)`` says exactly why."""
+class BundleRejected(_Explained):
+    """A reply bundle cannot be imported; the message says exactly why."""
 
-    status = 400
     message_key = "staff.bundle_rejected"
 
 
@@ -105,13 +119,13 @@ def totp_uri(member: StaffMember, instance_name: str) -> str:
 
 def check_new_password(password: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise StaffInputError(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+        raise StaffInputError("staff.err.password_length", low=MIN_PASSWORD, high=MAX_PASSWORD)
 
 
 def check_username(username: str) -> str:
     name = username.strip()
     if not (3 <= len(name) <= 40) or not all(c.isalnum() or c in "._-" for c in name):
-        raise StaffInputError("a username has 3 to 40 letters, digits, dots, dashes or underscores")
+        raise StaffInputError("staff.err.username")
     return name
 
 
@@ -119,10 +133,10 @@ async def create_staff(store: Store, username: str, role: str, *, actor: str, mu
                        password: str | None = None) -> tuple[StaffMember, str]:
     """Add a staff member; returns the member and the one-time password (shown once)."""
     if role not in ROLES:
-        raise StaffInputError("role must be admin or handler")
+        raise StaffInputError("staff.err.role")
     name = check_username(username)
     if await store.staff_by_name(name) is not None:
-        raise StaffInputError(f"user {name} exists already")
+        raise StaffInputError("staff.err.user_exists", name=name)
     password = password or new_password()
     day = format_day(utc_now())
     member = StaffMember(
@@ -221,12 +235,12 @@ _DECOY_HASH = hash_password(secrets.token_hex(16))
 async def change_password(store: Store, run_kdf: Callable[..., Any], member: StaffMember, old: str, new: str,
                           confirm: str) -> None:
     if not await run_kdf(verify_password, member.password_hash, old[:MAX_PASSWORD]):
-        raise StaffInputError("the current password is wrong")
+        raise StaffInputError("staff.err.password_wrong")
     if new != confirm:
-        raise StaffInputError("the two new passwords differ")
+        raise StaffInputError("staff.err.passwords_differ")
     check_new_password(new)
     if new == old:
-        raise StaffInputError("the new password must differ from the old one")
+        raise StaffInputError("staff.err.password_same")
     day = format_day(utc_now())
     await store.update_staff(member.id, [(day, member.username, None, "password_change")],
                              password_hash=await run_kdf(hash_password, new), must_change=False)
@@ -241,7 +255,7 @@ async def change_status(store: Store, member: StaffMember, code: str, status: st
     if report is None:
         raise NotFound()
     if status not in allowed_next(report.status):
-        raise StaffInputError(f"a report in status {report.status} cannot move to {status}")
+        raise StaffInputError("staff.err.transition", old=report.status, new=status)
     await store.status_change_with_audit(code, status, format_day(utc_now()), member.username)
     return report
 
@@ -256,7 +270,7 @@ async def reply_online(store: Store, blobs: BlobStore, run_io: Callable[..., Any
     if account is None:
         raise NotFound()
     if not body.strip():
-        raise StaffInputError("the reply is empty")
+        raise StaffInputError("staff.err.reply_empty")
     now = utc_now()
     envelope = seal_json(
         reply_plaintext(report_code=code, sent_at=format_time(now), body=body),
@@ -303,31 +317,31 @@ async def import_reply_bundle(store: Store, blobs: BlobStore, run_io: Callable[.
     reopen one directly. Any known status is accepted; the audit log names it.
     """
     if keys is None:
-        raise BundleRejected("no organisation key is installed on this server")
+        raise BundleRejected("staff.err.no_key")
     try:
         bundle = read_reply_bundle(data, keys)
     except WbsError as exc:
-        raise BundleRejected(f"the bundle is not valid: {exc}") from None
+        raise BundleRejected("staff.err.bundle_invalid", detail=exc) from None
     mailbox_pks = {}
     for entry in bundle.replies:
         report = await store.report(entry.report_code)
         account = await store.account(report.account_id) if report else None
         if account is None:
-            raise BundleRejected(f"reply {entry.item_id} is for report {entry.report_code}, which this server does not have")
+            raise BundleRejected("staff.err.unknown_report", item=entry.item_id, code=entry.report_code)
         mailbox_pks[entry.report_code] = account.mailbox_pk
         if entry.set_status is not None and entry.set_status not in STATUSES:
-            raise BundleRejected(f"reply {entry.item_id} sets an unknown status {entry.set_status!r}")
+            raise BundleRejected("staff.err.unknown_status", item=entry.item_id, status=entry.set_status)
     try:
         check_reply_recipients(bundle, mailbox_pks, [k.key_id for k in keys.keys])
     except WbsError as exc:
-        raise BundleRejected(str(exc)) from None
+        raise BundleRejected("staff.err.recipients", detail=exc) from None
     fresh, unchanged, written = [], 0, []
     for entry in bundle.replies:
         existing = await store.item(entry.item_id)
         if existing is not None:
             same = existing.report_code == entry.report_code and existing.sha256 == hashlib.sha256(entry.envelope).hexdigest()
             if not same:
-                raise BundleRejected(f"item {entry.item_id} is already stored with different content")
+                raise BundleRejected("staff.err.item_differs", item=entry.item_id)
             unchanged += 1
             continue
         fresh.append(entry)

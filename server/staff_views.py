@@ -19,7 +19,7 @@ from .export import gather_reports
 from .errors import BadRequest, CsrfError, Forbidden, NotFound, PayloadTooLarge
 from .i18n import STATUSES
 from .storage import StaffMember
-from .web import check_csrf, read_small_form, redirect, render, set_cookie
+from .web import check_csrf, lang_of, read_small_form, redirect, render, set_cookie
 
 STAFF_COOKIE = "wbs_staff"
 MAX_BUNDLE_UPLOAD = 64 * 1024 * 1024
@@ -108,7 +108,7 @@ async def password(request: web.Request) -> web.Response:
         await staff.change_password(_ctx(request).store, _run_kdf(request), member, fields.get("old", ""),
                                     fields.get("new", ""), fields.get("confirm", ""))
     except staff.StaffInputError as exc:
-        return page(request, "password.html", status=400, error=str(exc), forced=member.must_change)
+        return page(request, "password.html", status=400, error=exc.text(lang_of(request)), forced=member.must_change)
     raise redirect(request, "/staff")
 
 
@@ -163,7 +163,7 @@ async def set_status(request: web.Request) -> web.Response:
     try:
         await staff.change_status(_ctx(request).store, member, code, fields.get("status", ""))
     except staff.StaffInputError as exc:
-        return await _report_page(request, status=400, error=str(exc))
+        return await _report_page(request, status=400, error=exc.text(lang_of(request)))
     raise redirect(request, f"/staff/reports/{code}?done=1")
 
 
@@ -178,7 +178,7 @@ async def reply(request: web.Request) -> web.Response:
     try:
         await staff.reply_online(ctx.store, ctx.blobs, ctx.run_io, ctx.keys.require(), member, code, body)
     except staff.StaffInputError as exc:
-        return await _report_page(request, status=400, error=str(exc))
+        return await _report_page(request, status=400, error=exc.text(lang_of(request)))
     raise redirect(request, f"/staff/reports/{code}?done=1")
 
 
@@ -277,7 +277,7 @@ async def import_bundle(request: web.Request) -> web.Response:
         result = await staff.import_reply_bundle(ctx.store, ctx.blobs, ctx.run_io, ctx.keys.current(), data,
                                                  member.username)
     except staff.BundleRejected as exc:
-        return page(request, "import.html", status=400, error=str(exc), result=None)
+        return page(request, "import.html", status=400, error=exc.text(lang_of(request)), result=None)
     return page(request, "import.html", error=None, result=result)
 
 
@@ -303,7 +303,7 @@ async def users_action(request: web.Request) -> web.Response:
             if target is None:
                 raise NotFound()
             if target.id == member.id:
-                raise staff.StaffInputError("you cannot change your own account here")
+                raise staff.StaffInputError("staff.err.own_account")
             if action in ("disable", "enable"):
                 await ctx.store.update_staff(target.id, [(day, member.username, None, f"user_{action}:{target.username}")],
                                              disabled=action == "disable")
@@ -322,7 +322,7 @@ async def users_action(request: web.Request) -> web.Response:
             else:
                 raise BadRequest()
     except staff.StaffInputError as exc:
-        error = str(exc)
+        error = exc.text(lang_of(request))
     return page(request, "users.html", status=400 if error else 200, members=await ctx.store.all_staff(),
                 shown=shown, error=error)
 

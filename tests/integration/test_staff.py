@@ -147,7 +147,7 @@ def test_workflow_export_import_and_audit(server, tmp_path):
     stranger = new_keyring("Lain")
     assert upload(build_reply_bundle([entry], stranger.newest)).status == 400
     clash = ReplyEntry(code, entry.item_id, seal_json(reply, recipients_for("reply", pub.keys, mailbox_pk)), None)
-    assert "different content" in upload(build_reply_bundle([clash], ring.newest)).text
+    assert "isi yang berbeda" in upload(build_reply_bundle([clash], ring.newest)).text
     case = reporter.get(f"/mailbox/reports/{code}")
     assert "Laporan ditelaah." in case.text and "Penelaahan/Investigasi" in case.text
 
