@@ -36,14 +36,13 @@ ROOT = _harness.ROOT
 Client = wbsclient.Client
 FileField = wbsclient.FileField
 
-REPORT = {
-    "category": "pungli",
-    "what": "Pungutan liar pada pelayanan KTP elektronik",
-    "who": "Oknum petugas loket pelayanan",
-    "where": "Kantor Kecamatan Banjarangkan",
-    "when": "September sampai Oktober 2026",
-    "how": "Meminta Rp100.000 di luar ketentuan agar KTP cepat selesai",
-}
+def report_fields(page, **extra: str) -> list:
+    """The report form's fields as a browser sends them: the integration tests'
+    sample report, ``extra`` overriding it."""
+    # Imported here: that module imports ``conftest``, which imports this one.
+    from test_reporter_journey import REPORT
+
+    return [("csrf_token", page.csrf)] + list({**REPORT, **extra}.items()) + [("confirm", "1")]
 
 
 @dataclass
@@ -58,8 +57,7 @@ def submit_over_http(server: Server, client: Client | None = None, path: str = "
     With a logged-in ``client`` and ``path="/mailbox/submit"``: a further report of that account."""
     client = client or server.client()
     page = client.get(path)
-    fields = [("csrf_token", page.csrf)] + list({**REPORT, **extra}.items()) + [("confirm", "1")]
-    done = client.post_multipart(path, fields)
+    done = client.post_multipart(path, report_fields(page, **extra))
     assert done.status == 200, done.text
     if 'id="codename"' not in done.text:
         return Receipt("", "", done.element_text("report-code"))

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness import (REPORT, Client, FileField, Receipt, Server, StaffAccount, reporter_over_http, staff_over_http,
-                     submit_over_http)
+from harness import (Client, FileField, Receipt, Server, StaffAccount, report_fields, reporter_over_http,
+                     staff_over_http, submit_over_http)
 
 
 @dataclass
@@ -17,10 +17,6 @@ class Page:
     path: str
     status: int
     html: str
-
-
-def _report_fields(page, **extra: str) -> list:
-    return [("csrf_token", page.csrf)] + list({**REPORT, **extra}.items()) + [("confirm", "1")]
 
 
 def reporter_pages(server: Server) -> tuple[list[Page], Receipt]:
@@ -46,10 +42,10 @@ def reporter_pages(server: Server) -> tuple[list[Page], Receipt]:
     form = client.get("/submit")
     blank = {k: "   " for k in ("what", "who", "where", "when", "how")}
     keep("submit-errors", "/submit", client.post_multipart(
-        "/submit", _report_fields(form, **blank, incident_date="kemarin") +
+        "/submit", report_fields(form, **blank, incident_date="kemarin") +
         [("attachments", FileField("bukti.pdf", b"%PDF bukti"))]), 400)
     form = client.get("/submit")
-    done = client.post_multipart("/submit", _report_fields(form))
+    done = client.post_multipart("/submit", report_fields(form))
     keep("submitted", "/submit", done, 200)
     receipt = Receipt(*(done.element_text(i) for i in ("codename", "passphrase", "report-code")))
 
@@ -69,7 +65,7 @@ def reporter_pages(server: Server) -> tuple[list[Page], Receipt]:
     get("case-message-sent", sent.headers["Location"])
     get("mailbox-submit", "/mailbox/submit")
     form = client.get("/mailbox/submit")
-    keep("mailbox-submitted", "/mailbox/submit", client.post_multipart("/mailbox/submit", _report_fields(form)), 200)
+    keep("mailbox-submitted", "/mailbox/submit", client.post_multipart("/mailbox/submit", report_fields(form)), 200)
     get("mailbox-en", "/mailbox?lang=en")
     client.get("/?lang=id")
     get("delete", "/mailbox/delete")
