@@ -25,7 +25,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, Callable
 
 from crypto.encoding import key_id_hex, unb64
 from crypto.envelope import envelope_key_ids, envelope_length, open_to_stream

@@ -26,7 +26,7 @@ from crypto.reply_bundle import check_reply_recipients, read_reply_bundle
 
 from .blobstore import BlobStore
 from .deadlines import FINAL_STATUSES, Deadline, next_deadline
-from .errors import BadRequest, NotFound, ServerError, TooManyAttempts
+from .errors import NotFound, ServerError
 from . import i18n
 from .i18n import STATUSES
 from .storage import NewItem, Report, StaffMember, Store

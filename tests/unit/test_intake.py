@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from aiohttp.streams import EmptyStreamReader
 from nacl.public import PrivateKey
@@ -106,6 +106,8 @@ TRICKY = [b"", b"\r", b"\r\n", b"\r\n-", b"\r\n--", f"\r\n--{BOUNDARY[:-1]}".enc
 def test_any_cut_gives_the_same_form(tmp_path_factory, what, parts, big, cuts):
     tmp = tmp_path_factory.mktemp("intake")
     content = b"".join(parts) + os.urandom(big)
+    # A client picks a boundary its content does not hold; with it inside, the body is another form.
+    assume(f"\r\n--{BOUNDARY}".encode() not in content)
     body = body_of([("csrf_token", TOKEN), ("what", what), ("attachments", ("bukti.pdf", content)),
                     ("who", "Kepala Dinas")])
     form, blobs = run(tmp, body, cuts)
