@@ -8,7 +8,6 @@ checker the tests that need them skip and say what is missing; under
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 import browserkit
 from harness import start_server
+from skips import skip_or_fail
 
 # pytest keeps the conftest it imported last as the module named `conftest`.
 # When that is this one (browser and integration tests named together on the
@@ -26,18 +26,10 @@ from harness import ROOT, free_port, wbs, write_config  # noqa: F401,E402
 SCREENS = pytest.StashKey["BrowserFactory"]()
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
-
-
 def require(ok: bool, what: str, how: str) -> None:
     """Skip when a tool is missing, or fail under CI where every tool must be there."""
-    if ok:
-        return
-    message = f"{what} is missing: {how}"
-    if in_ci():
-        pytest.fail(f"{message} (CI=true: the browser tests may not skip)", pytrace=False)
-    pytest.skip(message)
+    if not ok:
+        skip_or_fail(f"{what} is missing: {how}")
 
 
 def _selenium() -> bool:

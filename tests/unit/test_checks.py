@@ -18,6 +18,7 @@ from server import cli
 from server.checks import OK, PROBLEM, WARNING, has_problems, looks_like_keyring, run_checks
 from server.config import Config
 from server.datafolder import DataFolder
+from skips import require_root
 
 ONION = "a" * 56 + ".onion"
 GiB = 1024 ** 3
@@ -115,8 +116,8 @@ def test_data_folder_of_another_user(good):
     one(findings, PROBLEM, f"the instance secret {folder.secret_file} belongs", "not to the user running this")
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the folder to another user")
 def test_root_checking_the_service_users_folder_is_told_to_switch_user(good):
+    require_root("to give the folder to another user")
     config, folder = good
     for path in (folder.root, folder.secret_file):
         os.chown(path, 1, 1)
