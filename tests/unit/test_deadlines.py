@@ -1,5 +1,7 @@
 from datetime import date
 
+import pytest
+
 from server.deadlines import add_working_days, is_working_day, next_deadline, working_days_between
 
 NYEPI_2026 = date(2026, 3, 19)  # Hari Suci Nyepi, a Thursday
@@ -34,3 +36,46 @@ def test_next_deadline_states():
     closed = next_deadline(created, [("received", "d"), ("verification", "d"), ("rejected", "d")], None,
                            date(2026, 9, 1), acknowledge_working_days=7, feedback_days=90)
     assert closed is None
+
+
+def feedback_deadline(due: date, today: date):
+    """The feedback deadline (calendar days from arrival) of an acknowledged, open case due on ``due``."""
+    created = date(2026, 1, 5)
+    return next_deadline(created, [("received", "2026-01-05"), ("verification", "2026-01-06")], None, today,
+                         acknowledge_working_days=7, feedback_days=(due - created).days)
+
+
+@pytest.mark.parametrize("today, due, state", [
+    # Two working days or fewer left is "soon", counted in working days, not calendar days.
+    (date(2026, 3, 5), date(2026, 3, 9), "soon"),  # Thursday -> Monday: Fri, Mon (the weekend is not counted)
+    (date(2026, 3, 4), date(2026, 3, 9), "ok"),  # Wednesday -> Monday: Thu, Fri, Mon
+    (date(2026, 3, 17), date(2026, 3, 20), "soon"),  # Tuesday -> Friday: Wed, (Nyepi on Thursday), Fri
+    (date(2026, 3, 16), date(2026, 3, 20), "ok"),  # Monday -> Friday: Tue, Wed, Fri
+    (date(2026, 3, 18), date(2026, 3, 23), "soon"),  # Wed -> Mon over Nyepi and the Eid weekend: Fri, Mon
+    (date(2026, 12, 23), date(2026, 12, 28), "soon"),  # Wed -> Mon over Christmas (Friday) and a weekend
+    (date(2026, 12, 22), date(2026, 12, 28), "ok"),  # Tue -> Mon: Wed, Thu, Mon
+    (date(2026, 8, 13), date(2026, 8, 18), "soon"),  # Thu -> Tue over a weekend and Independence Day (Mon)
+    # Plain working weeks and the deadline day itself.
+    (date(2026, 3, 11), date(2026, 3, 13), "soon"),  # Wednesday -> Friday
+    (date(2026, 3, 10), date(2026, 3, 13), "ok"),  # Tuesday -> Friday
+    (date(2026, 3, 9), date(2026, 3, 9), "soon"),
+    (date(2026, 3, 10), date(2026, 3, 9), "overdue"),
+])
+def test_soon_counts_working_days_across_weekends_and_holidays(today, due, state):
+    deadline = feedback_deadline(due, today)
+    assert (deadline.kind, deadline.due, deadline.state) == ("feedback", due, state)
+
+
+def test_acknowledge_deadline_soon_across_a_holiday_and_a_weekend():
+    # Arrived Tuesday 10 March 2026; 7 working days are 11, 12, 13, 16, 17, 18 and (Nyepi on the 19th) 20 March.
+    created = date(2026, 3, 10)
+    history = [("received", "2026-03-10")]
+
+    def at(today: date):
+        return next_deadline(created, history, None, today, acknowledge_working_days=7, feedback_days=90)
+
+    assert at(date(2026, 3, 17)).due == date(2026, 3, 20)
+    assert at(date(2026, 3, 17)).state == "soon"  # Wed 18, (Thu 19 Nyepi), Fri 20: two working days
+    assert at(date(2026, 3, 16)).state == "ok"  # Tue 17, Wed 18, Fri 20: three
+    assert at(date(2026, 3, 20)).state == "soon"
+    assert at(date(2026, 3, 21)).state == "overdue"
