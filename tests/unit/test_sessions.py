@@ -1,0 +1,124 @@
+"""Session expiry for reporters (server/sessions.py) and staff (server/staff.py).
+
+Each store is given a fake clock. A session survives ``idle`` seconds without
+a request and no more; it survives ``lifetime`` seconds from its creation and
+no more, however busy it is. Exactly at a limit it is still alive; a moment
+later it is gone.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+
+from server.sessions import SessionStore
+from server.staff import StaffSessions
+
+IDLE = 900.0
+LIFETIME = 7200.0
+MOMENT = 0.001
+SECRET = bytes(range(32))
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def reporter_store(clock: FakeClock):
+    store = SessionStore(IDLE, LIFETIME, clock=clock)
+    return store, lambda: store.create("account-1", SECRET).sid
+
+
+def staff_store(clock: FakeClock):
+    store = StaffSessions(IDLE, LIFETIME, clock=clock)
+    return store, lambda: store.create("staff-1").sid
+
+
+STORES = pytest.mark.parametrize("make", [reporter_store, staff_store], ids=["reporter", "staff"])
+Maker = Callable[[FakeClock], tuple]
+
+
+@STORES
+def test_idle_exactly_the_timeout_is_still_alive(make: Maker):
+    clock = FakeClock()
+    store, new = make(clock)
+    sid = new()
+    clock.advance(IDLE)
+    assert store.get(sid) is not None
+
+
+@STORES
+def test_idle_a_moment_past_the_timeout_ends_the_session(make: Maker):
+    clock = FakeClock()
+    store, new = make(clock)
+    sid, other = new(), new()
+    clock.advance(IDLE - 10)
+    assert store.get(other) is not None  # touched: its idle time starts again
+    clock.advance(10 + MOMENT)
+    assert store.get(sid) is None
+    assert store.get(other) is not None
+    clock.advance(IDLE)  # ended sessions stay ended
+    assert store.get(sid) is None
+
+
+@STORES
+def test_each_request_restarts_the_idle_timeout(make: Maker):
+    clock = FakeClock()
+    store, new = make(clock)
+    sid = new()
+    for _ in range(7):  # 7 x 900 s = 6300 s, under the lifetime
+        clock.advance(IDLE)
+        assert store.get(sid) is not None
+
+
+@STORES
+def test_lifetime_ends_even_a_busy_session(make: Maker):
+    clock = FakeClock()
+    store, new = make(clock)
+    sid = new()
+    while clock.now - 1000.0 < LIFETIME:
+        clock.advance(min(IDLE / 2, LIFETIME - (clock.now - 1000.0)))
+        assert store.get(sid) is not None
+    assert clock.now - 1000.0 == LIFETIME  # alive at exactly the lifetime, seen just now
+    clock.advance(MOMENT)
+    assert store.get(sid) is None
+
+
+def test_an_expired_reporter_session_is_wiped_and_dropped():
+    clock = FakeClock()
+    store = SessionStore(IDLE, LIFETIME, clock=clock)
+    session = store.create("account-1", SECRET)
+    assert bytes(session.private_key) == SECRET
+    clock.advance(IDLE + MOMENT)
+    assert store.get(session.sid) is None
+    assert len(store) == 0 and bytes(session._secret) == bytes(32)
+
+
+def test_sweep_ends_idle_and_old_reporter_sessions_without_a_request():
+    clock = FakeClock()
+    store = SessionStore(IDLE, LIFETIME, clock=clock)
+    idle = store.create("a", SECRET)
+    busy = store.create("b", SECRET)
+    clock.advance(IDLE / 2)
+    fresh = store.create("c", SECRET)
+    store.get(busy.sid)
+    clock.advance(IDLE / 2 + MOMENT)
+    store.sweep()
+    assert len(store) == 2 and bytes(idle._secret) == bytes(32)
+    assert store.get(busy.sid) is busy and store.get(fresh.sid) is fresh
+
+
+def test_unknown_and_empty_ids_are_no_session():
+    clock = FakeClock()
+    reporter, staff = SessionStore(IDLE, LIFETIME, clock=clock), StaffSessions(IDLE, LIFETIME, clock=clock)
+    for store in (reporter, staff):
+        for sid in (None, "", "x" * 43):
+            assert store.get(sid) is None
