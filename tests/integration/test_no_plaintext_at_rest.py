@@ -2,7 +2,14 @@
 field, file name and file, not one marker (nor the codename, the passphrase,
 the visitor's User-Agent or addresses) is found in the database, its WAL and
 shared memory, the blob store, any temp folder the server could use, or the
-server's output — while it runs, and after it stops."""
+server's output — while it runs, and after it stops.
+
+The server may hold in clear only days of creation and change, statuses,
+padded sizes, which reports share an account, staff accounts and the audit
+log. What the reporter chose from a closed set (the category, the incident
+date) is content too: a marker cannot be put in it, so the test picks values
+that cannot turn up by chance and looks for those — in the data folder, the
+audit rows, every staff page, the statistics CSV and the staff export."""
 
 from __future__ import annotations
 
@@ -10,21 +17,29 @@ import base64
 import io
 import os
 import secrets
+import sqlite3
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from conftest import start_server, wbs
+from conftest import Server, start_server, wbs
 from crypto.envelope import open_stream
 from crypto.export_bundle import ExportBundle
 from crypto.items import open_json
+from server.i18n import CATEGORIES
+from test_staff import Staff
 from wbsclient import Client, FileField, Response
 
 KiB = 1024
 MiB = 1024 * KiB
 FORWARDED_IPS = ("203.0.113.77", "198.51.100.23", "192.0.2.199")
+# The reporter's closed-set choices for the two reports: categories whose keys and labels no page
+# or file of the server spells otherwise, and incident dates decades before any day it records.
+CHOICES = ({"category": "penyalahgunaan_wewenang", "incident_date": "1987-06-23"},
+           {"category": "benturan_kepentingan", "incident_date": "1991-11-07"})
 
 
 class Visitor(Client):
@@ -133,15 +148,40 @@ def report_fields(page: Response, values: dict[str, str], files: list[FileField]
         ("confirm", "1")]
 
 
-def marked_report(marker) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    values = {"category": "lainnya"}
+def chosen_texts(choice: dict[str, str]) -> list[tuple[str, str]]:
+    """(label, text) for each form a closed-set choice could be stored or shown in."""
+    key = choice["category"]
+    indonesian, english = CATEGORIES[key]
+    day = choice["incident_date"]
+    return [(f"category key {key}", key), (f"category label {indonesian!r}", indonesian),
+            (f"category label {english!r}", english), (f"incident date {day}", day)]
+
+
+def marked_report(marker, choice: dict[str, str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    values = {"category": choice["category"]}
     for name in ("what", "who", "where", "when", "how", "loss_estimate", "evidence_note", "identity"):
         values[name] = f"Teks {name}: {marker(name)} selesai"
     for i in (1, 2):
         for part in ("name", "position", "unit"):
             values[f"person{i}_{part}"] = marker(f"person{i}-{part}")
-    values["incident_date"] = "2026-03-04"
+    values["incident_date"] = choice["incident_date"]
     return values
+
+
+def staff_sees_no_choice(srv: Server, codes: list[str], chosen: list[tuple[str, str]]) -> list[str]:
+    """Staff work on both cases (status, online reply, export); no staff page, CSV or export names a choice."""
+    admin = Staff(srv, "kepala", "admin").ready()
+    first = codes[0]
+    assert admin.post(f"/staff/reports/{first}/status", {"status": "verification"}).status == 303
+    assert admin.post(f"/staff/reports/{first}/reply", {"body": "Mohon kirim salinan kuitansi."}).status == 303
+    pages = ["/staff", "/staff/reports", "/staff/stats", "/staff/stats.csv", "/staff/audit", "/staff/users",
+             "/staff/import", *(f"/staff/reports/{code}" for code in codes), f"/staff/export?report={first}"]
+    hits = []
+    for path in pages + [f"{path}{'&' if '?' in path else '?'}lang=en" for path in pages]:
+        response = admin.client.get(path)
+        assert response.status == 200, path
+        hits += [f"staff page {path}: {label}" for label, text in chosen if text.encode() in response.body]
+    return hits
 
 
 def test_no_marker_anywhere_at_rest(tmp_path, monkeypatch):
@@ -167,7 +207,7 @@ def test_no_marker_anywhere_at_rest(tmp_path, monkeypatch):
         inside = marker("file1-content").encode()
         big[123_457:123_457 + len(inside)] = inside
         page = visitor.get("/submit")
-        done = visitor.post_multipart("/submit", report_fields(page, marked_report(marker), [
+        done = visitor.post_multipart("/submit", report_fields(page, marked_report(marker, CHOICES[0]), [
             FileField(marker("file1") + ".pdf", bytes(big), f"application/x-m{token}"),
             FileField(marker("file2") + ".txt", marker("file2-content").encode(), "text/plain"),
         ]))
@@ -217,7 +257,7 @@ def test_no_marker_anywhere_at_rest(tmp_path, monkeypatch):
         # 3. A second report from the mailbox.
         page = visitor.get("/mailbox/submit")
         second = visitor.post_multipart("/mailbox/submit", report_fields(
-            page, marked_report(lambda what: marker("r2-" + what)),
+            page, marked_report(lambda what: marker("r2-" + what), CHOICES[1]),
             [FileField(marker("r2-file") + ".doc", b"isi " + marker("r2-file-content").encode() + b" isi")]))
         assert second.status == 200, second.text
         code2 = second.element_text("report-code")
@@ -231,6 +271,7 @@ def test_no_marker_anywhere_at_rest(tmp_path, monkeypatch):
             assert set(reports) == {code, code2}
             first = open_json(bundle.read_item(reports[code]["items"][0]["item_id"]), keys, report_code=code).content
             assert marker("identity") in first["identity"] and marker("person2-unit") in str(first)
+            assert {k: first[k] for k in CHOICES[0]} == CHOICES[0]
             assert first["attachments"][0]["filename"] == marker("file1") + ".pdf"
             blob = bundle.read_item(first["attachments"][0]["item_id"])
             assert b"".join(open_stream(io.BytesIO(blob), keys)) == bytes(big)
@@ -252,6 +293,13 @@ def test_no_marker_anywhere_at_rest(tmp_path, monkeypatch):
             visitor_traces.add_raw(f"forwarded address {ip} (utf-16)", ip.encode("utf-16-le"))
         visitor_traces.add_raw("User-Agent product", b"Gecko/20100101 Firefox/115.0")
         visitor_traces.add_raw("Referer host", b"intranet.example")
+        # ... what the reporter chose from a closed set (searched where this server writes; other
+        # programs' files may well name a category) ...
+        chosen = [item for choice in CHOICES for item in chosen_texts(choice)]
+        for label, text in chosen:
+            visitor_traces.add(label, text)
+            if len(text.encode()) < 12:  # too short for variants(), and still unlikely by chance
+                visitor_traces.add_raw(f"{label} (raw)", text.encode())
         # ... and in the data folder, not even the address every visitor comes from (loopback here).
         at_rest = Needles()
         at_rest.items = list(visitor_traces.items)
@@ -303,6 +351,15 @@ def test_no_marker_anywhere_at_rest(tmp_path, monkeypatch):
                     or "(deleted)" in target:
                 unexpected.append(target)
         assert not unexpected, f"open temp files mid-upload: {unexpected}"
+
+        # Staff work on both cases; then no staff page and no audit row names a choice.
+        hits = staff_sees_no_choice(srv, [code, code2], chosen)
+        with closing(sqlite3.connect(f"file:{srv.data / 'wbs.sqlite3'}?mode=ro", uri=True)) as db:
+            rows = db.execute("SELECT day, actor, action, report_code, detail FROM audit").fetchall()
+        assert {"status", "reply_online", "export"} <= {row[2] for row in rows}, rows
+        hits += [f"audit row {row}: {label}" for row in rows for label, text in chosen
+                 if text.lower() in " ".join(map(str, row)).lower()]
+        assert not hits, "the reporter's choices are in clear:\n" + "\n".join(hits)
 
         check_everything("while running")
         srv.stop()
