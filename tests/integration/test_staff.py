@@ -164,8 +164,10 @@ def test_workflow_export_import_and_audit(server, tmp_path):
 def test_staff_pages_show_no_content(server):
     marker = "PENANDA" + secrets.token_hex(6)
     reporter = server.client()
-    done = submit(reporter, extra={k: f"{marker}-{k}" for k in ("what", "who", "where", "when", "how",
-                                                               "loss_estimate", "person1_name")},
+    # The closed-set choices are content too: a category and a date no staff page names otherwise.
+    chosen = {"category": "penyalahgunaan_wewenang", "incident_date": "1987-06-23"}
+    done = submit(reporter, extra={**chosen, **{k: f"{marker}-{k}" for k in ("what", "who", "where", "when", "how",
+                                                                         "loss_estimate", "person1_name")}},
                   files=[FileField(f"{marker}.pdf", marker.encode())])
     code = done.element_text("report-code")
     admin = Staff(server, "kepala", "admin").ready()
@@ -175,6 +177,8 @@ def test_staff_pages_show_no_content(server):
         response = admin.client.get(path)
         assert response.status == 200, path
         assert marker not in response.text, path
+        for text in (*chosen.values(), "Penyalahgunaan wewenang", "Abuse of authority"):
+            assert text not in response.text, (path, text)
         assert "<script" not in response.text.lower(), path
 
 
