@@ -8,6 +8,7 @@ later it is gone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import pytest
@@ -19,11 +20,12 @@ IDLE = 900.0
 LIFETIME = 7200.0
 MOMENT = 0.001
 SECRET = bytes(range(32))
+START = 1000.0
 
 
 class FakeClock:
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.now = START
 
     def __call__(self) -> float:
         return self.now
@@ -32,34 +34,34 @@ class FakeClock:
         self.now += seconds
 
 
-def reporter_store(clock: FakeClock):
-    store = SessionStore(IDLE, LIFETIME, clock=clock)
-    return store, lambda: store.create("account-1", SECRET).sid
+@dataclass
+class Sessions:
+    """One store on a fake clock, and how to open a session in it."""
+
+    clock: FakeClock
+    store: SessionStore | StaffSessions
+    new: Callable[[], str]
 
 
-def staff_store(clock: FakeClock):
-    store = StaffSessions(IDLE, LIFETIME, clock=clock)
-    return store, lambda: store.create("staff-1").sid
-
-
-STORES = pytest.mark.parametrize("make", [reporter_store, staff_store], ids=["reporter", "staff"])
-Maker = Callable[[FakeClock], tuple]
-
-
-@STORES
-def test_idle_exactly_the_timeout_is_still_alive(make: Maker):
+@pytest.fixture(params=["reporter", "staff"])
+def sessions(request: pytest.FixtureRequest) -> Sessions:
     clock = FakeClock()
-    store, new = make(clock)
-    sid = new()
-    clock.advance(IDLE)
-    assert store.get(sid) is not None
+    if request.param == "reporter":
+        reporters = SessionStore(IDLE, LIFETIME, clock=clock)
+        return Sessions(clock, reporters, lambda: reporters.create("account-1", SECRET).sid)
+    staff = StaffSessions(IDLE, LIFETIME, clock=clock)
+    return Sessions(clock, staff, lambda: staff.create("staff-1").sid)
 
 
-@STORES
-def test_idle_a_moment_past_the_timeout_ends_the_session(make: Maker):
-    clock = FakeClock()
-    store, new = make(clock)
-    sid, other = new(), new()
+def test_idle_exactly_the_timeout_is_still_alive(sessions: Sessions):
+    sid = sessions.new()
+    sessions.clock.advance(IDLE)
+    assert sessions.store.get(sid) is not None
+
+
+def test_idle_a_moment_past_the_timeout_ends_the_session(sessions: Sessions):
+    clock, store = sessions.clock, sessions.store
+    sid, other = sessions.new(), sessions.new()
     clock.advance(IDLE - 10)
     assert store.get(other) is not None  # touched: its idle time starts again
     clock.advance(10 + MOMENT)
@@ -69,25 +71,20 @@ def test_idle_a_moment_past_the_timeout_ends_the_session(make: Maker):
     assert store.get(sid) is None
 
 
-@STORES
-def test_each_request_restarts_the_idle_timeout(make: Maker):
-    clock = FakeClock()
-    store, new = make(clock)
-    sid = new()
+def test_each_request_restarts_the_idle_timeout(sessions: Sessions):
+    sid = sessions.new()
     for _ in range(7):  # 7 x 900 s = 6300 s, under the lifetime
-        clock.advance(IDLE)
-        assert store.get(sid) is not None
+        sessions.clock.advance(IDLE)
+        assert sessions.store.get(sid) is not None
 
 
-@STORES
-def test_lifetime_ends_even_a_busy_session(make: Maker):
-    clock = FakeClock()
-    store, new = make(clock)
-    sid = new()
-    while clock.now - 1000.0 < LIFETIME:
-        clock.advance(min(IDLE / 2, LIFETIME - (clock.now - 1000.0)))
+def test_lifetime_ends_even_a_busy_session(sessions: Sessions):
+    clock, store = sessions.clock, sessions.store
+    sid = sessions.new()
+    while clock.now - START < LIFETIME:
+        clock.advance(min(IDLE / 2, LIFETIME - (clock.now - START)))
         assert store.get(sid) is not None
-    assert clock.now - 1000.0 == LIFETIME  # alive at exactly the lifetime, seen just now
+    assert clock.now - START == LIFETIME  # alive at exactly the lifetime, seen just now
     clock.advance(MOMENT)
     assert store.get(sid) is None
 
