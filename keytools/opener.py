@@ -14,8 +14,10 @@ The order of work makes a bundle count whole or not at all:
 
 Any error before step 3 (a flipped byte, a truncated file, an item this
 keyring cannot open) removes the staging folder, so no plaintext of a bad
-bundle stays on disk. Items already in a case are not opened again, which
-makes opening the same bundle twice change nothing.
+bundle stays on disk. Items already in a case are read and opened as well,
+into nothing (``_verify_known``): a bundle counts whole, so damage to an item
+the workstation already holds fails it like damage to a new one, while
+opening a sound bundle twice changes nothing.
 """
 
 from __future__ import annotations
@@ -66,6 +68,16 @@ def _write_private(path: Path, data: bytes) -> None:
         os.fsync(out.fileno())
 
 
+class _Discard:
+    """A sink that keeps nothing (and cannot be cut back, so nothing is asked of it)."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def seekable(self) -> bool:
+        return False
+
+
 class _BundleOpener:
     """Opens every new item of one bundle into a staging folder."""
 
@@ -96,6 +108,7 @@ class _BundleOpener:
         for item in [i for i in items if i["kind"] != "attachment"] + [i for i in items if i["kind"] == "attachment"]:
             known = case.items.get(item["item_id"])
             if known is not None:
+                self._verify_known(case, item)
                 self._known(known, item)
                 continue
             if item["kind"] == "attachment":
@@ -115,6 +128,18 @@ class _BundleOpener:
             known.flag("conflict", self.created_at)
         elif known.source == "local":
             known.source = "export"  # the server now holds the reply this workstation wrote
+
+    def _verify_known(self, case: Case, item: dict[str, Any]) -> None:
+        """Read an item already in the case to its end, its plaintext thrown away: the bytes must
+        match the manifest (``IntegrityError``) and the envelope must open with this keyring."""
+        item_id = item["item_id"]
+        with self.bundle.open_item(item_id) as src:
+            try:
+                open_to_stream(src, _Discard(), self.keys)  # type: ignore[arg-type]
+            except DecryptionError:
+                while src.read(BLOCK):  # an altered envelope: let its checksum say so
+                    pass
+                raise _undecryptable(item_id, case.report_code) from None
 
     def _json_item(self, case: Case, item: dict[str, Any]) -> tuple[ItemRecord, Path]:
         item_id, code = item["item_id"], case.report_code

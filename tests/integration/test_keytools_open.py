@@ -281,3 +281,78 @@ def test_stats_to_file_and_page(keyring, tmp_path):
     page = (cases / "stats.html").read_text()
     assert 'id="total">3<' in page and "Pungutan liar / Illegal levies" in page
     assert keytools("stats", "--cases", tmp_path / "tidak-ada").returncode == 1
+
+
+def rebuild_bundle(src: Path, dst: Path, *, replace: dict[str, bytes] | None = None,
+                   add: list[tuple[dict, bytes]] | None = None) -> None:
+    """``src`` written again as ``dst``: items' bytes replaced (the manifest made to agree with them),
+    and new items added to the first report."""
+    with zipfile.ZipFile(src) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        blobs = {i["item_id"]: archive.read(i["path"]) for r in manifest["reports"] for i in r["items"]}
+    for item_id, data in (replace or {}).items():
+        blobs[item_id] = data
+    for entry, data in add or []:
+        manifest["reports"][0]["items"].append(entry)
+        blobs[entry["item_id"]] = data
+    for report in manifest["reports"]:
+        for item in report["items"]:
+            data = blobs[item["item_id"]]
+            item["size"], item["sha256"] = len(data), hashlib.sha256(data).hexdigest()
+    with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_STORED) as archive:
+        for report in manifest["reports"]:
+            for item in report["items"]:
+                archive.writestr(item["path"], blobs[item["item_id"]])
+        archive.writestr("manifest.json", json.dumps(manifest))
+
+
+@pytest.mark.parametrize("kind", ["report", "message", "attachment"])
+@pytest.mark.parametrize("how", ["damaged", "altered"])
+def test_reopen_checks_the_items_already_here(keyring, tmp_path, kind, how):
+    """An item already in the case is still read from the bundle and opened: damage to it fails the whole bundle."""
+    _, _, ring = keyring
+    att = Attachment("bukti.pdf", b"%PDF-1.4 bukti\n" * 20000)  # 300 KB: several chunks
+    case = Case(CODE, dict(PLAIN_FIELDS), attachments=[att], messages=[("Pesan pertama", [])])
+    first = tmp_path / "export-1.zip"
+    manifest = write_export(first, ring, [case])
+    cases = tmp_path / "kasus"
+    assert "3 new item(s), 0 already here" in open_bundle(first, keyring, cases).stdout
+
+    # The next export carries the same three items and a new message; one of the three is hurt.
+    org = [k.public for k in ring.keys]
+    new_id = new_item_id()
+    new_message = seal_json(message_plaintext(report_code=CODE, sent_at="2026-11-29T09:00:00Z", body="Pesan baru"),
+                            recipients_for("message", org, bytes(case.mailbox.public_key)))
+    entry = {"item_id": new_id, "kind": "message", "parent_id": None, "created_day": "2026-11-29",
+             "path": f"items/{new_id}.wbse"}
+    second = tmp_path / "export-2.zip"
+    [hurt] = [i for i in manifest["reports"][0]["items"] if i["kind"] == kind]
+    with zipfile.ZipFile(first) as archive:
+        original = archive.read(hurt["path"])
+    inside = len(original) // 2
+    if how == "damaged":  # the bytes no longer match the manifest (nor the ZIP's CRC-32)
+        rebuild_bundle(first, second, add=[(entry, new_message)])
+        data = bytearray(second.read_bytes())
+        data[entry_offset(second, hurt["path"]) + inside] ^= 0x01
+        second.write_bytes(bytes(data))
+        message = f"the bundle is damaged or was altered: item {hurt['item_id']} is damaged"
+    else:  # altered with care: the manifest and the CRC-32 agree with the changed envelope
+        altered = bytearray(original)
+        altered[inside] ^= 0x01
+        rebuild_bundle(first, second, replace={hurt["item_id"]: bytes(altered)}, add=[(entry, new_message)])
+        message = (f"item {hurt['item_id']} of {CODE} does not open with this keyring: "
+                   "it was altered, or sealed to other keys")
+    before = tree(cases)
+
+    done = open_bundle(second, keyring, cases)
+    assert done.returncode == 1, done.stdout
+    lines = done.stderr.splitlines()
+    assert lines[0] == f"wbs-keytools: error: {message}"
+    assert lines[1].startswith("hint: nothing from this bundle was written")
+    assert tree(cases) == before  # not even the new message
+    assert not list(cases.glob(".staging-*"))
+
+    # The same export, unhurt, opens: the check costs nothing to a good bundle.
+    rebuild_bundle(first, second, add=[(entry, new_message)])
+    done = open_bundle(second, keyring, cases)
+    assert done.returncode == 0 and "1 new item(s), 3 already here" in done.stdout, done.stderr
