@@ -13,10 +13,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from nacl.public import PrivateKey
 
 from crypto.encoding import new_item_id
+from crypto.envelope import seal_bytes
 from crypto.export_bundle import ExportReport, write_export_bundle
-from crypto.items import message_plaintext, recipients_for, reply_plaintext, seal_json, sign_reply
+from crypto.items import (
+    AttachmentRef,
+    message_plaintext,
+    recipients_for,
+    reply_plaintext,
+    report_plaintext,
+    seal_json,
+    sign_reply,
+)
 from test_keytools_support import (
     PLAIN_FIELDS,
     Attachment,
@@ -356,3 +366,39 @@ def test_reopen_checks_the_items_already_here(keyring, tmp_path, kind, how):
     rebuild_bundle(first, second, add=[(entry, new_message)])
     done = open_bundle(second, keyring, cases)
     assert done.returncode == 0 and "1 new item(s), 3 already here" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("listed", ["as_sent", "size_plus_1", "size_minus_1", "other_sha256", "other_parent"])
+def test_attachment_checked_against_what_its_report_lists(keyring, tmp_path, listed):
+    """The opened bytes of an attachment are compared with the size and sha256 its report lists."""
+    _, _, ring = keyring
+    data = b"%PDF-1.4 kuitansi asli\n" * 3000
+    sha = hashlib.sha256(data).hexdigest()
+    report_id, att_id = new_item_id(), new_item_id()
+    size = len(data) + {"size_plus_1": 1, "size_minus_1": -1}.get(listed, 0)
+    if listed == "other_sha256":
+        sha = hashlib.sha256(data[:-1] + b"?").hexdigest()
+    ref = AttachmentRef(att_id, "kuitansi.pdf", "application/pdf", size, sha)
+    mailbox = PrivateKey.generate()
+    org = [k.public for k in ring.keys]
+    report = report_plaintext(report_code=CODE, submitted_at="2026-11-20T01:02:03Z", lang="id", attachments=[ref],
+                              **PLAIN_FIELDS)
+    parent = new_item_id() if listed == "other_parent" else report_id
+    items = [_item(report_id, "report", None, "2026-11-20",
+                   seal_json(report, recipients_for("report", org, bytes(mailbox.public_key)))),
+             _item(att_id, "attachment", parent, "2026-11-20", seal_bytes(data, recipients_for("attachment", org, None)))]
+    bundle = tmp_path / "export.zip"
+    with open(bundle, "wb") as dst:
+        write_export_bundle(dst, [ExportReport(CODE, "received", "2026-11-20", [("received", "2026-11-20")],
+                                               bytes(mailbox.public_key), items)],
+                            org_key_ids=[k.key_id for k in ring.active], now=LATER)
+    cases = tmp_path / "kasus"
+
+    done = open_bundle(bundle, keyring, cases)
+    assert done.returncode == 0, done.stderr
+    record = {i["item_id"]: i for i in case_json(cases)["items"]}[att_id]
+    assert (record["size"], record["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())  # what was opened
+    assert (cases / CODE / record["file"]).read_bytes() == data
+    flagged = {"code": "attachment_differs", "detail": ""} in record["flags"]
+    warned = f"{CODE}: item {att_id[:8]}: " in done.stderr
+    assert flagged is warned is (listed != "as_sent"), (record["flags"], done.stderr)
