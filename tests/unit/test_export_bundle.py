@@ -172,3 +172,65 @@ def test_a_large_item_whose_manifest_says_another_sha256_is_caught():
                 got += len(chunk)
         assert got < len(blob)  # the last block never reached the caller
         src.close()
+
+
+def replace_entry(data, name, body):
+    """The bundle with one entry's bytes replaced: its ZIP CRC-32 agrees, the manifest does not."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, body if info.filename == name else src.read(info))
+    return out.getvalue()
+
+
+SMALL_IDS = [f"{0:032x}", f"{1:032x}"]  # a 1 KiB and a 300 KB envelope: both under READ_AHEAD_FROM
+
+
+def read_in_pieces(bundle, item_id, size):
+    with bundle.open_item(item_id) as src:
+        while src.read(size):
+            pass
+
+
+@pytest.mark.parametrize("item_id", SMALL_IDS)
+def test_a_small_item_whose_manifest_says_another_sha256_is_caught(item_id):
+    data, manifest, blobs = make_bundle(PrivateKey.generate())
+    for entry in manifest["reports"][0]["items"]:
+        if entry["item_id"] == item_id:
+            entry["sha256"] = hashlib.sha256(blobs[item_id][:-1] + b"\x00").hexdigest()
+    with ExportBundle(io.BytesIO(rebuild(data, manifest=json.dumps(manifest).encode()))) as bundle:
+        with pytest.raises(IntegrityError, match="checksum"):
+            bundle.read_item(item_id)
+        with pytest.raises(IntegrityError, match="checksum"):
+            read_in_pieces(bundle, item_id, 4096)
+        with pytest.raises(IntegrityError, match="checksum"):
+            bundle.verify()
+        other = SMALL_IDS[1 - SMALL_IDS.index(item_id)]
+        assert bundle.read_item(other) == blobs[other]  # the rest of the bundle still reads
+
+
+@pytest.mark.parametrize("item_id", SMALL_IDS)
+@pytest.mark.parametrize("where", [0, 500, -1])
+def test_a_small_item_changed_behind_the_zip_checksum_is_caught(item_id, where):
+    """A byte changed and the CRC-32 written again: only the manifest's sha256 can tell."""
+    data, _, blobs = make_bundle(PrivateKey.generate())
+    changed = bytearray(blobs[item_id])
+    changed[where] ^= 0x01
+    bad = replace_entry(data, f"items/{item_id}.wbse", bytes(changed))
+    with ExportBundle(io.BytesIO(bad)) as bundle:
+        with pytest.raises(IntegrityError, match="checksum"):
+            bundle.read_item(item_id)
+        with pytest.raises(IntegrityError, match="checksum"):
+            read_in_pieces(bundle, item_id, 1000)
+
+
+def test_a_small_item_reads_whole_and_checked():
+    data, _, blobs = make_bundle(PrivateKey.generate())
+    with ExportBundle(io.BytesIO(data)) as bundle:
+        for item_id in SMALL_IDS:
+            assert bundle.read_item(item_id) == blobs[item_id]
+            with bundle.open_item(item_id) as src:
+                pieces = []
+                while piece := src.read(999):
+                    pieces.append(piece)
+            assert b"".join(pieces) == blobs[item_id]
