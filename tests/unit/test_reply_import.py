@@ -1,0 +1,83 @@
+"""Importing a reply bundle (``server.staff.import_reply_bundle``) against a real database and blob store:
+a status a reply sets must be one of the status keys, or nothing of the bundle is stored."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+from nacl.public import PrivateKey
+
+from crypto.encoding import new_item_id
+from crypto.items import recipients_for, reply_plaintext, seal_json, sign_reply
+from crypto.keyring import new_keyring
+from crypto.keys import parse_public_key_file
+from crypto.reply_bundle import ReplyEntry, build_reply_bundle
+from server.blobstore import BlobStore
+from server.i18n import STATUSES
+from server.staff import BundleRejected, import_reply_bundle
+from server.storage import Account, Store
+
+CODE = "WBS-AB12C-DE34F"
+RING = new_keyring("Inspektorat Daerah Kabupaten Klungkung")
+PUBLIC = parse_public_key_file(RING.public_key_file())
+MAILBOX = PrivateKey(bytes(range(32)))
+
+
+async def _run_io(fn, *args):  # type: ignore[no-untyped-def]
+    return await asyncio.to_thread(fn, *args)
+
+
+def bundle_setting(*statuses: str | None) -> tuple[bytes, list[str]]:
+    """A reply bundle signed by the organisation key: one reply per status, in order."""
+    entries = []
+    for n, status in enumerate(statuses):
+        reply = sign_reply(reply_plaintext(report_code=CODE, sent_at=f"2026-11-28T08:0{n}:00Z", body=f"Balasan {n}"),
+                           RING.newest)
+        entries.append(ReplyEntry(CODE, new_item_id(),
+                                  seal_json(reply, recipients_for("reply", PUBLIC.keys, bytes(MAILBOX.public_key))),
+                                  status))
+    return build_reply_bundle(entries, RING.newest), [e.item_id for e in entries]
+
+
+async def _import(tmp_path: Path, data: bytes, item_ids: list[str]) -> tuple[object, str, list, list]:
+    store = await Store.open(tmp_path / "wbs.sqlite3")
+    blobs = BlobStore(tmp_path / "blobs")
+    blobs.prepare()
+    try:
+        account = Account(id=new_item_id(), lookup=os.urandom(32), salt=os.urandom(16), kdf_t=1, kdf_m_kib=8, kdf_p=1,
+                          mailbox_pk=bytes(MAILBOX.public_key), created_day="2026-11-20")
+        await store.create_report(account=account, account_id=account.id, code=CODE, status="received",
+                                  day="2026-11-20", items=[])
+        try:
+            outcome: object = await import_reply_bundle(store, blobs, _run_io, PUBLIC, data, "kepala")
+        except BundleRejected as exc:
+            outcome = exc
+        report = await store.report(CODE)
+        stored = [await store.item(i) for i in item_ids]
+        return outcome, report.status, stored, await store.status_history(CODE)
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("status", ["bogus", "closed", "open", "received_", "closed_proven_", "deleted", "a" * 40])
+def test_a_status_outside_the_keys_is_refused_and_nothing_is_stored(tmp_path, status):
+    assert status not in STATUSES
+    data, item_ids = bundle_setting("investigation", status)  # the bad one comes second
+    outcome, now, stored, history = asyncio.run(_import(tmp_path, data, item_ids))
+    assert isinstance(outcome, BundleRejected), outcome
+    assert outcome.key == "staff.err.unknown_status" and outcome.values["status"] == status
+    assert status in str(outcome) and item_ids[1] in str(outcome)
+    assert now == "received" and [s for s, _ in history] == ["received"]
+    assert stored == [None, None]
+    assert not [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("status", sorted(STATUSES))
+def test_every_status_key_is_accepted(tmp_path, status):
+    data, item_ids = bundle_setting(status)
+    outcome, now, stored, _ = asyncio.run(_import(tmp_path, data, item_ids))
+    assert not isinstance(outcome, BundleRejected), outcome
+    assert now == status and all(item is not None for item in stored)
