@@ -71,11 +71,17 @@ class FormData:
 
 
 def safe_filename(raw: str | None) -> str:
-    """The last path component, without controls, at most 255 characters."""
-    name = unicodedata.normalize("NFC", raw or "")
-    name = PureWindowsPath(PurePosixPath(name).name).name
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
-    return name[:MAX_FILENAME] or "file"
+    """The last path component, without controls or line breaks, at most 255 characters; "file"
+    when nothing but dots is left. A cut never parts a letter from its combining marks."""
+    name = "".join(ch for ch in raw or ""
+                   if unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp"))
+    name = unicodedata.normalize("NFC", name)
+    name = PureWindowsPath(PurePosixPath(name.strip()).name).name.strip()
+    cut = MAX_FILENAME
+    while 0 < cut < len(name) and unicodedata.category(name[cut])[0] == "M":
+        cut -= 1
+    name = name[:cut].strip()
+    return name if name.strip(".") else "file"
 
 
 def media_type(raw: str | None) -> str:
