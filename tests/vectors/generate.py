@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the committed test vectors of PROTOCOL.md §8.
 
-    .venv/bin/python tests/vectors/generate.py [--force]
+    .venv/bin/python tests/vectors/generate.py [--add | --force]
 
 Every "ok" vector is written by the crypto package's own public functions:
 that is the point, they are what this project's writer emits. "reject"
@@ -13,7 +13,9 @@ a stanza whose key id does not match).
 Released vectors never change. Envelopes (crypto_box_seal and the
 secretstream header are random) come out different on every run, so this
 script refuses to overwrite anything without ``--force``; use it only
-before a release, or to add new vector files.
+before a release, or to add new vector files. ``--add`` appends the vectors
+that are new by name to the released files and writes their files, leaving
+every released vector and file as it is.
 
 Everything that is not random is derived from labels with SHAKE-256, so a
 reader of the JSON can regenerate every plaintext (see README.md).
@@ -34,14 +36,17 @@ import unicodedata
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from nacl.bindings import (  # noqa: E402
     crypto_box_seal,
+    crypto_box_seal_open,
+    crypto_secretstream_xchacha20poly1305_init_pull,
     crypto_secretstream_xchacha20poly1305_init_push,
+    crypto_secretstream_xchacha20poly1305_pull,
     crypto_secretstream_xchacha20poly1305_push,
     crypto_secretstream_xchacha20poly1305_state,
     crypto_secretstream_xchacha20poly1305_TAG_FINAL as TAG_FINAL,
@@ -852,9 +857,78 @@ def gen_envelopes(out: Output) -> None:
     add_reject("push_tag_chunk", "DecryptionError",
                "built by hand: a first chunk tagged TAG_PUSH (1) instead of TAG_MESSAGE",
                craft_envelope([(plaintext(pad_src, 65536), 1), (b"\x80" + bytes(2047), TAG_FINAL)], pks16[:1]))
+    vs += envelope_cuts(put, keys16[0])
     out.vectors("envelopes.json",
                 "PROTOCOL.md §4: envelopes. ok: each key named in open_with opens the file by itself to exactly the "
                 "plaintext; reject: opening with the keys in open_with fails with `error`.", vs)
+
+
+def pieces_before_cut(env: bytes, sk: PrivateKey) -> bytes:
+    """The padded plaintext of every chunk an envelope holds, with no regard for TAG_FINAL."""
+    n = env[5]
+    start = 6 + envelope.STANZA_BYTES * n
+    file_key = crypto_box_seal_open(env[6 + 8 : 6 + envelope.STANZA_BYTES], bytes(sk.public_key), bytes(sk))
+    state = crypto_secretstream_xchacha20poly1305_state()
+    crypto_secretstream_xchacha20poly1305_init_pull(state, env[start : start + 24], file_key)
+    ad: bytes | None = env[: start + 24]
+    parts = []
+    for offset in range(start + 24, len(env), envelope.CHUNK_BYTES):
+        piece, _ = crypto_secretstream_xchacha20poly1305_pull(state, env[offset : offset + envelope.CHUNK_BYTES], ad)
+        parts.append(piece)
+        ad = None
+    return b"".join(parts)
+
+
+def envelope_cuts(put: Callable[[str, bytes], str], key: tuple[str, PrivateKey]) -> list[dict[str, Any]]:
+    """Envelopes cut exactly at a chunk boundary where what is left ends like valid padding.
+
+    Only the missing TAG_FINAL chunk tells such a cut from a whole envelope: a
+    reader that takes the end of the file for the end of the envelope opens
+    each of them to a shorter plaintext. (A cut through random data almost
+    never ends in 0x80 and zeros, so the other truncation vectors fail for
+    another reason as well.)
+    """
+    name, sk = key
+    pk = bytes(sk.public_key)
+    h1, chunk = envelope.header_length(1), envelope.CHUNK_BYTES
+    cases = [
+        ("cut_after_chunk1_marker_ends_piece1", 70536, {65535: b"\x80"}, 1,
+         "70,536 bytes with 0x80 at offset 65,535 (the last byte of the first piece), cut after the first chunk"),
+        ("cut_after_chunk1_marker_then_zeros", 70536, {60000: b"\x80" + bytes(5535)}, 1,
+         "70,536 bytes whose first piece ends in 0x80 at offset 60,000 and 5,535 zeros, cut after the first chunk"),
+        ("cut_after_chunk2_marker_ends_piece2", 140000, {131071: b"\x80"}, 2,
+         "140,000 bytes with 0x80 at offset 131,071 (the last byte of the second piece), cut after the second chunk"),
+        ("cut_after_chunk2_zero_piece", 140000, {65535: b"\x80" + bytes(65536)}, 2,
+         "140,000 bytes: the first piece ends in 0x80 and the second holds only (data) zeros, cut after the second "
+         "chunk, so the cut looks like a marker and a whole piece of padding"),
+        ("cut_after_chunk16_marker_ends_batch", 2**20 + 5000, {2**20 - 1: b"\x80"}, 16,
+         "1,053,576 bytes with 0x80 at offset 1,048,575, cut after the 16th chunk (where the writer's first 1 MiB "
+         "batch ends)"),
+    ]
+    vs = []
+    for vname, length, marks, kept, why in cases:
+        data = bytearray(shake(f"envelope/{vname}", length))
+        for offset, value in marks.items():
+            data[offset : offset + len(value)] = value
+        whole = seal_streaming(bytes(data), [pk])
+        assert envelope.open_bytes(whole, [sk]) == data
+        cut = whole[: h1 + kept * chunk]
+        left = pieces_before_cut(cut, sk).rstrip(b"\x00")
+        assert left.endswith(b"\x80") and len(left) - 1 < length  # valid-looking padding, a shorter plaintext
+        vs.append(reject(vname, "open_envelope", "DecryptionError",
+                         f"{why}: what is left ends like valid padding; only the missing TAG_FINAL shows the cut "
+                         f"(a reader that does not require it returns the first {len(left) - 1:,} bytes)",
+                         file=put(vname, cut), recipients=[x25519_json(name, sk)], open_with=[name]))
+        if kept == 1 and 65535 in marks:
+            vs.append(ok("marker_byte_at_65535_to_1", "open_envelope",
+                         "the uncut envelope of cut_after_chunk1_marker_ends_piece1: a 0x80 that ends a piece is "
+                         "data when more chunks follow",
+                         file=put("marker_byte_at_65535_to_1", whole), recipients=[x25519_json(name, sk)],
+                         stanza_key_ids=envelope.envelope_key_ids(whole), open_with=[name],
+                         plaintext={"source": {"fill": "literal"}, "length": length, "sha256": sha256(bytes(data)),
+                                    "b64": b64(bytes(data))},
+                         envelope_length=envelope.envelope_length(length, 1)))
+    return vs
 
 
 # ---------------------------------------------------------------- §5 items
@@ -1306,39 +1380,102 @@ def existing(root: Path) -> list[Path]:
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--force", action="store_true",
-                        help="overwrite existing vectors (released vectors never change: only before a release)")
-    parser.add_argument("--dir", type=Path, default=HERE, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    root: Path = args.dir
-    old = existing(root)
-    if old and not args.force:
-        print("refusing to overwrite existing vectors (released vectors never change):", file=sys.stderr)
-        for path in old:
-            print(f"  {path}", file=sys.stderr)
-        print("pass --force to regenerate anyway; envelopes will differ byte for byte.", file=sys.stderr)
-        return 1
+def references(node: Any) -> Iterator[str]:
+    """A vector's files: the values of members named ``file`` or ``*_file``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if (key == "file" or key.endswith("_file")) and isinstance(value, str):
+                yield value
+            else:
+                yield from references(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from references(value)
 
+
+def new_vectors(root: Path, out: Output) -> tuple[dict[str, bytes], list[str]]:
+    """The writes that append each vector the released files lack (by name), with its own files.
+
+    A released vector, its description and its files stay byte for byte; a new
+    vector whose file already exists is refused (``ValueError``).
+    """
+    writes: dict[str, bytes] = {}
+    added = []
+    for filename in VECTOR_FILES:
+        made = json.loads(out.files[filename])
+        released = json.loads((root / filename).read_text(encoding="utf-8"))
+        names = {v["name"] for v in released["vectors"]}
+        fresh = [v for v in made["vectors"] if v["name"] not in names]
+        for v in fresh:
+            for rel in references(v):
+                if (root / rel).exists() or rel in writes:
+                    raise ValueError(f"{filename}/{v['name']}: {rel} already exists")
+                writes[rel] = out.files[rel]
+            added.append(f"{filename}/{v['name']}")
+        if fresh:
+            doc = {"description": released["description"], "vectors": released["vectors"] + fresh}
+            writes[filename] = (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    return writes, added
+
+
+def generate() -> Output:
     out = Output()
     for gen in (gen_encoding, gen_padding, gen_keyrings, gen_public_keys, gen_mailbox, gen_envelopes, gen_items,
                 gen_export_bundles, gen_reply_bundles):
         gen(out)
     assert set(VECTOR_FILES) <= set(out.files)
     assert all("/" not in p or p.split("/")[0] in ARTIFACT_DIRS for p in out.files)
+    return out
 
+
+def write_all(root: Path, files: dict[str, bytes]) -> int:
+    total = 0
+    for rel, data in sorted(files.items()):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        total += len(data)
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--force", action="store_true",
+                      help="overwrite existing vectors (released vectors never change: only before a release)")
+    mode.add_argument("--add", action="store_true",
+                      help="append the vectors that are new by name to the released files, with their own new files; "
+                           "every released vector and file stays as it is")
+    parser.add_argument("--dir", type=Path, default=HERE, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    root: Path = args.dir
+    old = existing(root)
+    if args.add:
+        try:
+            writes, added = new_vectors(root, generate())
+        except ValueError as exc:
+            print(f"refusing to add vectors: {exc}", file=sys.stderr)
+            return 1
+        total = write_all(root, writes)
+        print(f"added {len(added)} vector(s), {len(writes)} files, {total:,} bytes, under {root}")
+        for name in added:
+            print(f"  {name}")
+        return 0
+    if old and not args.force:
+        print("refusing to overwrite existing vectors (released vectors never change):", file=sys.stderr)
+        for path in old:
+            print(f"  {path}", file=sys.stderr)
+        print("pass --add to append new vectors, or --force to regenerate all; envelopes will differ byte for byte.",
+              file=sys.stderr)
+        return 1
+
+    out = generate()
     for path in old:
         if path.is_dir():
             shutil.rmtree(path)
         else:
             path.unlink()
-    total = 0
-    for rel, data in sorted(out.files.items()):
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        total += len(data)
+    total = write_all(root, out.files)
     print(f"wrote {len(out.files)} files, {total:,} bytes, under {root}")
     return 0
 
