@@ -318,7 +318,8 @@ def rebuild_bundle(src: Path, dst: Path, *, replace: dict[str, bytes] | None = N
 
 @pytest.mark.parametrize("kind", ["report", "message", "attachment"])
 @pytest.mark.parametrize("how", ["damaged", "altered"])
-def test_reopen_checks_the_items_already_here(keyring, tmp_path, kind, how):
+@pytest.mark.parametrize("with_new", [False, True], ids=["same_items", "and_a_new_one"])
+def test_reopen_checks_the_items_already_here(keyring, tmp_path, kind, how, with_new):
     """An item already in the case is still read from the bundle and opened: damage to it fails the whole bundle."""
     _, _, ring = keyring
     att = Attachment("bukti.pdf", b"%PDF-1.4 bukti\n" * 20000)  # 300 KB: several chunks
@@ -328,20 +329,21 @@ def test_reopen_checks_the_items_already_here(keyring, tmp_path, kind, how):
     cases = tmp_path / "kasus"
     assert "3 new item(s), 0 already here" in open_bundle(first, keyring, cases).stdout
 
-    # The next export carries the same three items and a new message; one of the three is hurt.
+    # The same export again, or the next one with a new message; one of the three items is hurt.
     org = [k.public for k in ring.keys]
     new_id = new_item_id()
     new_message = seal_json(message_plaintext(report_code=CODE, sent_at="2026-11-29T09:00:00Z", body="Pesan baru"),
                             recipients_for("message", org, bytes(case.mailbox.public_key)))
     entry = {"item_id": new_id, "kind": "message", "parent_id": None, "created_day": "2026-11-29",
              "path": f"items/{new_id}.wbse"}
+    added = [(entry, new_message)] if with_new else []
     second = tmp_path / "export-2.zip"
     [hurt] = [i for i in manifest["reports"][0]["items"] if i["kind"] == kind]
     with zipfile.ZipFile(first) as archive:
         original = archive.read(hurt["path"])
     inside = len(original) // 2
     if how == "damaged":  # the bytes no longer match the manifest (nor the ZIP's CRC-32)
-        rebuild_bundle(first, second, add=[(entry, new_message)])
+        rebuild_bundle(first, second, add=added)
         data = bytearray(second.read_bytes())
         data[entry_offset(second, hurt["path"]) + inside] ^= 0x01
         second.write_bytes(bytes(data))
@@ -349,7 +351,7 @@ def test_reopen_checks_the_items_already_here(keyring, tmp_path, kind, how):
     else:  # altered with care: the manifest and the CRC-32 agree with the changed envelope
         altered = bytearray(original)
         altered[inside] ^= 0x01
-        rebuild_bundle(first, second, replace={hurt["item_id"]: bytes(altered)}, add=[(entry, new_message)])
+        rebuild_bundle(first, second, replace={hurt["item_id"]: bytes(altered)}, add=added)
         message = (f"item {hurt['item_id']} of {CODE} does not open with this keyring: "
                    "it was altered, or sealed to other keys")
     before = tree(cases)
@@ -362,10 +364,10 @@ def test_reopen_checks_the_items_already_here(keyring, tmp_path, kind, how):
     assert tree(cases) == before  # not even the new message
     assert not list(cases.glob(".staging-*"))
 
-    # The same export, unhurt, opens: the check costs nothing to a good bundle.
-    rebuild_bundle(first, second, add=[(entry, new_message)])
+    # The same export, unhurt, opens.
+    rebuild_bundle(first, second, add=added)
     done = open_bundle(second, keyring, cases)
-    assert done.returncode == 0 and "1 new item(s), 3 already here" in done.stdout, done.stderr
+    assert done.returncode == 0 and f"{len(added)} new item(s), 3 already here" in done.stdout, done.stderr
 
 
 @pytest.mark.parametrize("listed", ["as_sent", "size_plus_1", "size_minus_1", "other_sha256", "other_parent"])
