@@ -132,14 +132,17 @@ class _BundleOpener:
     def _verify_known(self, case: Case, item: dict[str, Any]) -> None:
         """Read an item already in the case to its end, its plaintext thrown away: the bytes must
         match the manifest (``IntegrityError``) and the envelope must open with this keyring."""
-        item_id = item["item_id"]
+        self._open_into(item["item_id"], case.report_code, _Discard())
+
+    def _open_into(self, item_id: str, code: str, sink: Any) -> None:
+        """Stream an item's plaintext into ``sink``, the bundle checking its bytes as they are read."""
         with self.bundle.open_item(item_id) as src:
             try:
-                open_to_stream(src, _Discard(), self.keys)  # type: ignore[arg-type]
+                open_to_stream(src, sink, self.keys)  # type: ignore[arg-type]
             except DecryptionError:
                 while src.read(BLOCK):  # an altered envelope: let its checksum say so
                     pass
-                raise _undecryptable(item_id, case.report_code) from None
+                raise _undecryptable(item_id, code) from None
 
     def _json_item(self, case: Case, item: dict[str, Any]) -> tuple[ItemRecord, Path]:
         item_id, code = item["item_id"], case.report_code
@@ -221,13 +224,7 @@ class _BundleOpener:
             # opens the next pieces (and a third reads ahead: open_item).
             sink = WriteBehind(out, digest=hashlib.sha256(), name="open-write")
             try:
-                with self.bundle.open_item(item_id) as src:
-                    try:
-                        open_to_stream(src, sink, self.keys)  # type: ignore[arg-type]
-                    except DecryptionError:
-                        while src.read(BLOCK):  # an altered envelope: let its checksum say so
-                            pass
-                        raise _undecryptable(item_id, case.report_code) from None
+                self._open_into(item_id, case.report_code, sink)
                 sink.close()
             finally:
                 sink.abandon()
