@@ -19,7 +19,7 @@ from typing import AsyncIterator, Iterable, Sequence
 
 import aiosqlite
 
-from .errors import StoreError
+from .errors import DiskFull, StoreError
 
 MIGRATIONS = "server.migrations"
 
@@ -125,14 +125,23 @@ class Store:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction. A full disk is ``DiskFull``; whatever failed,
+        no transaction stays open (SQLite may have rolled it back already),
+        so the next write works as soon as there is room again."""
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                    await self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        await self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                    raise DiskFull() from None
                 raise
-            await self._conn.execute("COMMIT")
 
     async def _all(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
         async with self._lock:
