@@ -11,6 +11,7 @@ them from its I/O thread pool.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -29,6 +30,11 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def no_room(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk (or the user's quota) is full."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 WRITEBACK_BYTES = 8 * 1024 * 1024
@@ -75,9 +81,14 @@ class TempBlob:
         self._file.close()
 
     def discard(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        """Remove the file. Unlinked first: closing flushes what is still
+        buffered, which fails on a full disk, and must not keep the file."""
         self.path.unlink(missing_ok=True)
+        if not self._file.closed:
+            try:
+                self._file.close()
+            except OSError:
+                pass  # the buffered tail of a file that no longer has a name
 
 
 class BlobStore:
@@ -116,6 +127,13 @@ class BlobStore:
 
     def exists(self, item_id: str) -> bool:
         return self.path(item_id).is_file()
+
+    def temp_files(self) -> list[Path]:
+        """What ``blobs/tmp`` holds: uploads in progress, or left by a crash or a failure."""
+        try:
+            return sorted(self.tmp.iterdir())
+        except FileNotFoundError:
+            return []
 
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.root).free

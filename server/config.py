@@ -32,6 +32,12 @@ class Config:
     max_text_chars: int = 20_000
     max_short_chars: int = 300
     min_free_bytes: int = 2048 * MiB
+    # Uploads at once, how slow one may be (server/uploadlimits.py), and the threads that seal them
+    max_uploads: int = 16
+    upload_idle_seconds: float = 60.0
+    upload_grace_seconds: float = 120.0
+    upload_min_rate_bytes: int = 4096
+    seal_workers: int = 4
     # Mailbox key derivation (PROTOCOL.md §3) and its thread pool
     kdf_t: int = 3
     kdf_m_kib: int = 65536
@@ -101,9 +107,12 @@ def check(config: Config) -> Config:
     if config.default_lang not in ("id", "en"):
         raise ConfigError("default_lang must be 'id' or 'en'")
     for name in ("max_file_bytes", "max_report_bytes", "max_files", "max_text_chars", "max_short_chars",
-                 "kdf_workers", "session_idle_seconds", "session_max_seconds", "login_global_per_minute"):
+                 "kdf_workers", "session_idle_seconds", "session_max_seconds", "login_global_per_minute",
+                 "max_uploads", "upload_idle_seconds", "upload_min_rate_bytes", "seal_workers"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"{name} must be positive")
+    if config.upload_grace_seconds < 0:
+        raise ConfigError("upload_grace_seconds must not be negative")
     if config.retention_days < 0:
         raise ConfigError("retention_days must not be negative")
     if config.onion_address and not _ONION.match(config.onion_address):

@@ -19,6 +19,7 @@ from .kdfpool import KdfPool
 from .sessions import SessionStore
 from .storage import Store
 from .throttle import LoginThrottle
+from .uploadlimits import Pace, UploadSlots
 
 log = logging.getLogger("wbs")
 T = TypeVar("T")
@@ -58,6 +59,9 @@ class Context:
     store: Store
     blobs: BlobStore
     io: ThreadPoolExecutor
+    seal: ThreadPoolExecutor  # shared by every upload: files are sealed and written here
+    uploads: UploadSlots
+    pace: Pace
     kdf: KdfPool
     sessions: SessionStore
     throttle: LoginThrottle
@@ -82,6 +86,9 @@ class Context:
             store=store,
             blobs=blobs,
             io=ThreadPoolExecutor(max_workers=4, thread_name_prefix="io"),
+            seal=ThreadPoolExecutor(max_workers=config.seal_workers, thread_name_prefix="seal"),
+            uploads=UploadSlots(config.max_uploads),
+            pace=Pace(config.upload_idle_seconds, config.upload_grace_seconds, config.upload_min_rate_bytes),
             kdf=KdfPool(config.kdf_workers, config.kdf_queue),
             sessions=SessionStore(config.session_idle_seconds, config.session_max_seconds),
             throttle=LoginThrottle(
@@ -96,5 +103,6 @@ class Context:
     async def close(self) -> None:
         self.sessions.end_all()
         self.kdf.close()
+        self.seal.shutdown(wait=True)
         self.io.shutdown(wait=True)
         await self.store.close()

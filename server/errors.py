@@ -11,9 +11,13 @@
         ├── Forbidden          403  a staff page for admins only
         ├── PayloadTooLarge    413  a file, the report or a field is over its limit
         ├── TooManyAttempts    429  login throttled for this account or overall
+        ├── UploadStalled      408  an upload sent nothing, or too little, for too long
+        ├── UploadAborted      400  the client went away in the middle of an upload
         ├── Busy               503  the key-derivation pool is full
+        │   └── UploadsBusy    503  as many uploads as allowed are running
         ├── NoOrgKey           503  no organisation key is installed yet
         └── DiskFull           507  the server lacks room to store more
+            └── FormNotStored  507  ... found while a form was read: its text is re-shown
 
 The middleware turns each into a page in the visitor's language from the
 ``message_key``; the English docstrings are for logs and the command line.
@@ -90,6 +94,26 @@ class Busy(ServerError):
     message_key = "error.busy"
 
 
+class UploadsBusy(Busy):
+    """As many uploads as allowed are running; try again in a moment."""
+
+    message_key = "error.uploads_busy"
+
+
+class UploadStalled(ServerError):
+    """An upload sent nothing, or too little, for too long: it was abandoned."""
+
+    status = 408
+    message_key = "error.upload_stalled"
+
+
+class UploadAborted(ServerError):
+    """The client closed the connection in the middle of an upload."""
+
+    status = 400
+    message_key = "error.bad_request"
+
+
 class NoOrgKey(ServerError):
     """No organisation key is installed yet."""
 
@@ -102,3 +126,12 @@ class DiskFull(ServerError):
 
     status = 507
     message_key = "error.disk_full"
+
+
+class FormNotStored(DiskFull):
+    """No room while a form was read: its files are gone, its text is kept to be shown again."""
+
+    def __init__(self, values: dict[str, str], had_files: bool) -> None:
+        super().__init__()
+        self.values = values
+        self.had_files = had_files

@@ -117,6 +117,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "form.errors": ("Pengaduan belum terkirim. Periksa kolom yang ditandai di bawah; teks Anda tetap tersimpan "
                     "di formulir ini.",
                     "The report was not sent. Check the fields marked below; your text is still in this form."),
+    "form.not_stored": ("Isian Anda belum tersimpan, tetapi masih ada di bawah ini: kirim lagi nanti.",
+                        "Your text was not stored, but it is still below: send it again later."),
+    "form.not_stored_files": ("Isian Anda belum tersimpan, tetapi masih ada di bawah ini. Berkas yang Anda pilih "
+                              "tidak disimpan: pilih lagi berkasnya sebelum mengirim ulang.",
+                              "Your text was not stored, but it is still below. The files you chose were not "
+                              "kept: choose them again before sending again."),
     "form.reattach": ("Berkas bukti tidak ikut tersimpan: pilih lagi berkasnya sebelum mengirim.",
                       "Evidence files are not kept: choose them again before sending."),
     "field.required": ("Kolom ini wajib diisi.", "This field is required."),
@@ -228,6 +234,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "The site cannot receive reports yet: the Inspectorate's key is not installed."),
     "error.disk_full": ("Server sedang tidak dapat menyimpan pengaduan. Coba lagi nanti.",
                         "The server cannot store reports right now. Try again later."),
+    "error.uploads_busy": ("Saat ini sudah banyak kiriman berkas yang sedang berjalan. Tunggu sebentar, lalu kirim "
+                           "lagi; kiriman Anda belum diterima.",
+                           "Many uploads are in progress right now. Wait a moment, then send again; yours has not "
+                           "been received."),
+    "error.upload_stalled": ("Kiriman terhenti atau terlalu lambat, sehingga dibatalkan. Tidak ada yang tersimpan; "
+                             "silakan kirim lagi.",
+                             "The upload stopped or was too slow, so it was cancelled. Nothing was stored; please "
+                             "send again."),
     # Staff side
     "staff.title": ("Ruang Kerja Inspektorat", "Inspectorate workspace"),
     "staff.login": ("Masuk Petugas", "Staff login"),

@@ -37,6 +37,7 @@ from crypto.mailbox import (
     public_keys_equal,
 )
 
+from .blobstore import no_room
 from .context import Context
 from .errors import DiskFull, NotFound, ServerError
 from .forms import ReportForm
@@ -66,8 +67,13 @@ def _kdf_params(ctx: Context) -> KdfParams:
     return KdfParams(c.kdf_t, c.kdf_m_kib, c.kdf_p)
 
 
+def has_free_space(ctx: Context, incoming: int = 0) -> bool:
+    """Whether ``incoming`` more bytes still leave the configured reserve free."""
+    return ctx.blobs.free_bytes() - incoming >= ctx.config.min_free_bytes
+
+
 def check_free_space(ctx: Context, incoming: int = 0) -> None:
-    if ctx.blobs.free_bytes() - incoming < ctx.config.min_free_bytes:
+    if not has_free_space(ctx, incoming):
         raise DiskFull()
 
 
@@ -109,7 +115,12 @@ async def _store_items(
     request is removed again, so no half-stored report remains.
     """
     item_id, kind, obj = json_item
-    temp = await ctx.run_io(_seal_to_temp, ctx, canonical_json(obj), recipients)
+    try:
+        temp = await ctx.run_io(_seal_to_temp, ctx, canonical_json(obj), recipients)
+    except OSError as exc:
+        if no_room(exc):
+            raise DiskFull() from None
+        raise
     blobs = [(item_id, temp)] + [(f.item_id, f.temp) for f in files]
     new_items = [NewItem(item_id, kind, "reporter", None, temp.size, temp.sha256)] + [
         NewItem(f.item_id, "attachment", "reporter", item_id, f.temp.size, f.temp.sha256) for f in files
@@ -117,10 +128,12 @@ async def _store_items(
     try:
         await ctx.run_io(_commit_blobs, ctx, blobs)
         await save(new_items)
-    except BaseException:
+    except BaseException as exc:
         await ctx.run_io(_remove_blobs, ctx, [b[0] for b in blobs])
         for _, t in blobs:
             await ctx.run_io(t.discard)
+        if no_room(exc):
+            raise DiskFull() from None
         raise
 
 

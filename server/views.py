@@ -6,7 +6,7 @@ from aiohttp import web
 
 from . import reporting, retention
 from .appkeys import CONTEXT
-from .errors import BadRequest, CsrfError, PayloadTooLarge
+from .errors import BadRequest, CsrfError, DiskFull, FormNotStored, PayloadTooLarge
 from .forms import MAX_PERSONS, message_field_limits, report_field_limits, validate_message, validate_report
 from .intake import Intake, Limits, boundary_of
 from .sessions import SESSION_COOKIE
@@ -34,7 +34,8 @@ async def org_key(request: web.Request) -> web.Response:
     return render(request, "reporter/org_key.html", org=org)
 
 
-def _form_page(request: web.Request, *, form=None, status: int = 200, files_lost: bool = False):  # type: ignore[no-untyped-def]
+def _form_page(request: web.Request, *, form=None, status: int = 200, files_lost: bool = False,  # type: ignore[no-untyped-def]
+               notice: str | None = None):
     ctx = request.app[CONTEXT]
     ctx.keys.require()
     return render(
@@ -43,6 +44,7 @@ def _form_page(request: web.Request, *, form=None, status: int = 200, files_lost
         status=status,
         form=form,
         files_lost=files_lost,
+        notice=notice,
         persons=range(1, MAX_PERSONS + 1),
         action=request.path,
     )
@@ -61,22 +63,33 @@ def _limits(request: web.Request, text: dict[str, int]) -> Limits:
 
 
 async def _intake(request: web.Request, text_limits: dict[str, int]):  # type: ignore[no-untyped-def]
+    """Read an upload form; without room on the disk, ``FormNotStored`` holds its text."""
     ctx = request.app[CONTEXT]
     org = ctx.keys.require()
     length = request.content_length
     if length is not None and length > ctx.config.max_report_bytes + 1024 * 1024:
         raise PayloadTooLarge()
-    reporting.check_free_space(ctx, length or 0)
     if not request.content_type.startswith("multipart/form-data"):
         raise BadRequest()
     intake = Intake(
         blobs=ctx.blobs,
         io=ctx.io,
+        seal=ctx.seal,
         recipients=[k.enc_pk for k in org.active],
         limits=_limits(request, text_limits),
         csrf_expected=csrf_expected(request),
+        pace=ctx.pace,
+        has_room=lambda incoming: reporting.has_free_space(ctx, incoming),
     )
-    return intake, await intake.read(request.content, boundary_of(request.headers.get("Content-Type", "")))
+    boundary = boundary_of(request.headers.get("Content-Type", ""))
+    return intake, await intake.read(request.content, boundary, expected=length or 0)
+
+
+def _typed_report(request: web.Request, values: dict[str, str]):  # type: ignore[no-untyped-def]
+    """The text of a form that could not be stored, to fill the form again (no error marks)."""
+    form = validate_report(values, request.app[CONTEXT].config)
+    form.errors.clear()
+    return form
 
 
 async def submit(request: web.Request) -> web.Response:
@@ -84,17 +97,26 @@ async def submit(request: web.Request) -> web.Response:
     session = session_of(request)
     if request.path.startswith("/mailbox") and session is None:
         raise redirect(request, "/login")
-    intake, data = await _intake(request, report_field_limits(ctx.config))
-    form = validate_report(data.values, ctx.config)
-    if not form.ok:
-        files_lost = bool(data.files)
-        await intake.discard()
-        return _form_page(request, form=form, status=400, files_lost=files_lost)
-    try:
-        receipt = await reporting.submit_report(ctx, form, data.files, lang_of(request), session)
-    except BaseException:
-        await intake.discard()
-        raise
+    with ctx.uploads.hold():
+        try:
+            intake, data = await _intake(request, report_field_limits(ctx.config))
+        except FormNotStored as lost:
+            return _form_page(request, form=_typed_report(request, lost.values), status=507,
+                              files_lost=lost.had_files, notice="error.disk_full")
+        form = validate_report(data.values, ctx.config)
+        if not form.ok:
+            files_lost = bool(data.files)
+            await intake.discard()
+            return _form_page(request, form=form, status=400, files_lost=files_lost)
+        try:
+            receipt = await reporting.submit_report(ctx, form, data.files, lang_of(request), session)
+        except DiskFull:
+            files_lost = bool(data.files)
+            await intake.discard()
+            return _form_page(request, form=form, status=507, files_lost=files_lost, notice="error.disk_full")
+        except BaseException:
+            await intake.discard()
+            raise
     return render(request, "reporter/submitted.html", receipt=receipt)
 
 
@@ -135,7 +157,16 @@ async def case(request: web.Request) -> web.Response:
     session = _require_session(request)
     case = await reporting.load_case(request.app[CONTEXT], session, request.match_info["code"])
     sent = request.query.get("sent") == "1"
-    return render(request, "reporter/case.html", case=case, sent=sent, form=None, files_lost=False)
+    return render(request, "reporter/case.html", case=case, sent=sent, form=None, files_lost=False, notice=None)
+
+
+async def _message_again(request: web.Request, code: str, form, status: int, files_lost: bool,  # type: ignore[no-untyped-def]
+                         notice: str | None = None) -> web.Response:
+    """The case page with the message form filled again, after a refusal."""
+    ctx = request.app[CONTEXT]
+    case = await reporting.load_case(ctx, _require_session(request), code)
+    return render(request, "reporter/case.html", status=status, case=case, sent=False, form=form,
+                  files_lost=files_lost, notice=notice)
 
 
 async def message(request: web.Request) -> web.Response:
@@ -143,19 +174,26 @@ async def message(request: web.Request) -> web.Response:
     session = _require_session(request)
     code = request.match_info["code"]
     await reporting.own_report(ctx, session, code)
-    intake, data = await _intake(request, message_field_limits(ctx.config))
-    form = validate_message(data.values, ctx.config, has_files=bool(data.files))
-    if not form.ok:
-        files_lost = bool(data.files)
-        await intake.discard()
-        case = await reporting.load_case(ctx, session, code)
-        return render(request, "reporter/case.html", status=400, case=case, sent=False, form=form,
-                      files_lost=files_lost)
-    try:
-        await reporting.add_message(ctx, session, code, form.get("body"), data.files)
-    except BaseException:
-        await intake.discard()
-        raise
+    with ctx.uploads.hold():
+        try:
+            intake, data = await _intake(request, message_field_limits(ctx.config))
+        except FormNotStored as lost:
+            form = validate_message(lost.values, ctx.config, has_files=True)
+            return await _message_again(request, code, form, 507, lost.had_files, "error.disk_full")
+        form = validate_message(data.values, ctx.config, has_files=bool(data.files))
+        if not form.ok:
+            files_lost = bool(data.files)
+            await intake.discard()
+            return await _message_again(request, code, form, 400, files_lost)
+        try:
+            await reporting.add_message(ctx, session, code, form.get("body"), data.files)
+        except DiskFull:
+            files_lost = bool(data.files)
+            await intake.discard()
+            return await _message_again(request, code, form, 507, files_lost, "error.disk_full")
+        except BaseException:
+            await intake.discard()
+            raise
     raise redirect(request, f"/mailbox/reports/{code}?sent=1#thread")
 
 

@@ -8,6 +8,7 @@ CSRF token leaves no temp blob behind.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +21,10 @@ from aiohttp.streams import EmptyStreamReader
 from nacl.public import PrivateKey
 
 from crypto.envelope import open_stream
-from server.blobstore import BlobStore
-from server.errors import BadRequest, CsrfError, PayloadTooLarge
+from server.blobstore import BlobStore, TempBlob
+from server.errors import BadRequest, CsrfError, FormNotStored, PayloadTooLarge, UploadAborted, UploadStalled
 from server.intake import MAX_PARTS, Intake, Limits, boundary_of
+from server.uploadlimits import Pace
 
 BOUNDARY = "----wbsTestBoundary7MA4YWxk"
 TOKEN = "t" * 43
@@ -70,12 +72,22 @@ LIMITS = dict(text={"csrf_token": 100, "what": 5000, "who": 300}, file_field="at
               max_file_bytes=4 * 1024 * 1024, max_total_bytes=6 * 1024 * 1024, max_files=3)
 
 
+ANY_PACE = Pace(idle_seconds=60, grace_seconds=120, min_rate=1)
+
+
+def make_intake(blobs: BlobStore, io: ThreadPoolExecutor, **overrides: object) -> Intake:
+    """An intake whose files are sealed on ``io`` too, with room on the disk unless told otherwise."""
+    limits = overrides.pop("limits", Limits(**LIMITS))
+    settings = dict(blobs=blobs, io=io, seal=io, recipients=[bytes(ORG.public_key)], limits=limits,
+                    csrf_expected=TOKEN, pace=ANY_PACE, has_room=lambda incoming: True)
+    return Intake(**{**settings, **overrides})  # type: ignore[arg-type]
+
+
 def run(tmp: Path, body: bytes, cuts: list[int] = (), **limits: object):
     blobs = BlobStore(tmp / "blobs")
     blobs.prepare()
     io = ThreadPoolExecutor(2)
-    intake = Intake(blobs=blobs, io=io, recipients=[bytes(ORG.public_key)],
-                    limits=Limits(**{**LIMITS, **limits}), csrf_expected=TOKEN)
+    intake = make_intake(blobs, io, limits=Limits(**{**LIMITS, **limits}))
     try:
         return asyncio.run(intake.read(Chunks(body, list(cuts)), BOUNDARY.encode())), blobs
     finally:
@@ -161,8 +173,7 @@ def test_reading_stops_at_the_closing_boundary(tmp_path):
     blobs.prepare()
     chunks = Chunks(body, list(range(0, len(body), 4096)))
     with ThreadPoolExecutor(1) as io:
-        intake = Intake(blobs=blobs, io=io, recipients=[bytes(ORG.public_key)], limits=Limits(**LIMITS),
-                        csrf_expected=TOKEN)
+        intake = make_intake(blobs, io)
         form = asyncio.run(intake.read(chunks, BOUNDARY.encode()))
     assert form.values == {"who": "x"}
     assert chunks.read < 5
@@ -189,7 +200,154 @@ def test_an_empty_body_is_a_bad_request(tmp_path):
     blobs = BlobStore(tmp_path / "blobs")
     blobs.prepare()
     with ThreadPoolExecutor(1) as io:
-        intake = Intake(blobs=blobs, io=io, recipients=[bytes(ORG.public_key)], limits=Limits(**LIMITS),
-                        csrf_expected=TOKEN)
+        intake = make_intake(blobs, io)
         with pytest.raises(BadRequest):
             asyncio.run(asyncio.wait_for(intake.read(EmptyStreamReader(), BOUNDARY.encode()), 5))
+
+
+class FillingTemp(TempBlob):
+    """A temp blob on a disk that fills up: a write beyond the room left fails with ENOSPC."""
+
+    def __init__(self, path: Path, store: "FullAfter") -> None:
+        super().__init__(path)
+        self.store = store
+
+    def write(self, data: bytes | bytearray) -> int:
+        if len(data) > self.store.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.store.room -= len(data)
+        return super().write(data)
+
+
+class FullAfter(BlobStore):
+    """A blob store with ``room`` bytes left for temp blobs."""
+
+    def __init__(self, root: Path, room: int) -> None:
+        super().__init__(root)
+        self.room = room
+
+    def new_temp(self) -> TempBlob:
+        return FillingTemp(self.tmp / f"{os.urandom(16).hex()}.part", self)
+
+
+FORM_AROUND_A_FILE = [("csrf_token", TOKEN), ("what", "teks sebelum berkas"),
+                      ("attachments", ("bukti.pdf", b"%PDF" * 600_000)), ("who", "teks sesudah berkas")]
+
+
+def test_without_room_every_file_is_dropped_and_all_text_kept(tmp_path):
+    blobs = BlobStore(tmp_path / "blobs")
+    blobs.prepare()
+    with ThreadPoolExecutor(2) as io:
+        intake = make_intake(blobs, io, has_room=lambda incoming: False)
+        with pytest.raises(FormNotStored) as lost:
+            asyncio.run(intake.read(Chunks(body_of(FORM_AROUND_A_FILE), [70_000, 1_300_000]), BOUNDARY.encode()))
+    assert lost.value.values == {"what": "teks sebelum berkas", "who": "teks sesudah berkas"}
+    assert lost.value.had_files
+    assert leftovers(blobs) == []
+
+
+def test_room_running_out_while_a_file_arrives(tmp_path):
+    """Room for the first blocks, then not: the sealed part is dropped, the text after it still read."""
+    blobs = BlobStore(tmp_path / "blobs")
+    blobs.prepare()
+    room = iter([True, True, True])
+    with ThreadPoolExecutor(2) as io:
+        intake = make_intake(blobs, io, has_room=lambda incoming: next(room, False))
+        with pytest.raises(FormNotStored) as lost:
+            asyncio.run(intake.read(Chunks(body_of(FORM_AROUND_A_FILE), list(range(0, 2_500_000, 100_000))),
+                                    BOUNDARY.encode()))
+    assert lost.value.values["who"] == "teks sesudah berkas"
+    assert leftovers(blobs) == []
+
+
+def test_enospc_while_a_file_is_written(tmp_path):
+    blobs = FullAfter(tmp_path / "blobs", room=1_200_000)
+    blobs.prepare()
+    with ThreadPoolExecutor(2) as io:
+        intake = make_intake(blobs, io)
+        with pytest.raises(FormNotStored) as lost:
+            asyncio.run(intake.read(Chunks(body_of(FORM_AROUND_A_FILE), [1_000_000]), BOUNDARY.encode()))
+    assert lost.value.values == {"what": "teks sebelum berkas", "who": "teks sesudah berkas"}
+    assert leftovers(blobs) == []
+
+
+def test_pace_boundaries():
+    pace = Pace(idle_seconds=60, grace_seconds=10, min_rate=100)
+    pace.check(0, 10.0)  # within the grace period anything goes
+    pace.check(1001, 10.01)
+    with pytest.raises(UploadStalled):
+        pace.check(1000, 10.01)
+    pace.check(100_000, 1000.0)
+    with pytest.raises(UploadStalled):
+        pace.check(99_999, 1000.0)
+
+
+class Clocked(Chunks):
+    """Pieces that arrive ``step`` seconds apart on a fake clock."""
+
+    def __init__(self, body: bytes, cuts: list[int], step: float) -> None:
+        super().__init__(body, cuts)
+        self.now = 0.0
+        self.step = step
+
+    def clock(self) -> float:
+        return self.now
+
+    async def readchunk(self) -> tuple[bytes, bool]:
+        self.now += self.step
+        return await super().readchunk()
+
+
+def test_a_trickle_is_abandoned_after_the_grace_period(tmp_path):
+    blobs = BlobStore(tmp_path / "blobs")
+    blobs.prepare()
+    body = body_of(FORM_AROUND_A_FILE)
+    chunks = Clocked(body, list(range(0, len(body), 50)), step=1.0)  # 25 bytes a second
+    with ThreadPoolExecutor(2) as io:
+        intake = make_intake(blobs, io, pace=Pace(idle_seconds=60, grace_seconds=30, min_rate=26),
+                             clock=chunks.clock)
+        with pytest.raises(UploadStalled):
+            asyncio.run(intake.read(chunks, BOUNDARY.encode()))
+    assert 30 < chunks.now < 40
+    assert leftovers(blobs) == []
+
+
+class Silent:
+    """A client that sends nothing more."""
+
+    async def readchunk(self) -> tuple[bytes, bool]:
+        await asyncio.sleep(3600)
+        return b"", False
+
+    def at_eof(self) -> bool:
+        return False
+
+
+class Gone:
+    """A client that closes the connection."""
+
+    async def readchunk(self) -> tuple[bytes, bool]:
+        raise ConnectionResetError("Connection lost")
+
+    def at_eof(self) -> bool:
+        return False
+
+
+def test_a_silent_client_is_abandoned_after_the_idle_timeout(tmp_path, caplog):
+    blobs = BlobStore(tmp_path / "blobs")
+    blobs.prepare()
+    with ThreadPoolExecutor(1) as io:
+        intake = make_intake(blobs, io, pace=Pace(idle_seconds=0.2, grace_seconds=60, min_rate=1))
+        with pytest.raises(UploadStalled):
+            asyncio.run(asyncio.wait_for(intake.read(Silent(), BOUNDARY.encode()), 10))
+    assert "upload abandoned" in caplog.text
+
+
+def test_a_client_going_away_is_logged_as_an_aborted_upload(tmp_path, caplog):
+    blobs = BlobStore(tmp_path / "blobs")
+    blobs.prepare()
+    caplog.set_level("INFO", logger="wbs")
+    with ThreadPoolExecutor(1) as io:
+        with pytest.raises(UploadAborted):
+            asyncio.run(make_intake(blobs, io).read(Gone(), BOUNDARY.encode()))
+    assert "upload aborted by the client" in caplog.text
