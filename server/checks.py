@@ -25,6 +25,7 @@ from typing import Callable, Iterator
 from crypto.errors import WbsError
 from crypto.keyring import KEYRING_FORMAT, MAX_KEYRING_BYTES
 
+from .blobstore import BlobStore
 from .config import Config, is_loopback
 from .datafolder import DataFolder
 
@@ -214,7 +215,27 @@ def _folder_findings(config: Config, euid: int, disk_free: Callable[[Path], int]
         out.append(Finding(WARNING, f"{folder.database} does not exist yet; 'wbs init' or 'wbs serve' makes it"))
     out += _public_key_findings(folder)
     out += _disk_findings(root, config.min_free_bytes, disk_free)
+    out += _temp_findings(folder)
     return out
+
+
+def _temp_findings(folder: DataFolder) -> list[Finding]:
+    """Files in ``blobs/tmp``: uploads in progress, or what a crash or a failure left behind."""
+    temps = BlobStore(folder.blobs).temp_files()
+    if not temps:
+        return [Finding(OK, "no temp files in blobs/tmp")]
+    listed = ", ".join(f"{p.name} ({_size_of(p) // 1024} KiB)" for p in temps[:20])
+    more = f" and {len(temps) - 20} more" if len(temps) > 20 else ""
+    return [Finding(WARNING, f"{len(temps)} temp file(s) in {folder.blobs / 'tmp'}: {listed}{more}. Uploads in"
+                             " progress while the server runs; otherwise left by a crash or a failure ('wbs serve'"
+                             " removes them when it starts)")]
+
+
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _secret_findings(folder: DataFolder, euid: int) -> list[Finding]:
