@@ -7,6 +7,7 @@ caching of pages, and no server software name.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import secrets
@@ -19,7 +20,7 @@ from aiohttp import web
 
 from . import i18n
 from .appkeys import CONTEXT, STAFF_SESSIONS, TEMPLATES
-from .errors import BadRequest, PayloadTooLarge, ServerError
+from .errors import BadRequest, PayloadTooLarge, ServerError, UploadAborted, UploadStalled
 from .sessions import SESSION_COOKIE, Session
 
 log = logging.getLogger("wbs")
@@ -141,10 +142,23 @@ def redirect(request: web.Request, location: str) -> web.HTTPSeeOther:
 
 
 async def read_small_form(request: web.Request, limit: int = 8192) -> dict[str, str]:
-    """A small urlencoded form, bounded; never request.post() on uploads."""
+    """A small urlencoded form, bounded in size and in time; never request.post() on uploads.
+
+    The whole body must arrive within the uploads' idle timeout (a few KiB
+    take well under a second even over Tor), read until its end: a body
+    that comes in pieces is read whole, one that stalls is abandoned.
+    """
     if request.content_type != "application/x-www-form-urlencoded":
         raise BadRequest()
-    body = await request.content.read(limit + 1)
+    body = bytearray()
+    try:
+        async with asyncio.timeout(request.app[CONTEXT].pace.idle_seconds):
+            while len(body) <= limit and (piece := await request.content.read(limit + 1 - len(body))):
+                body += piece
+    except TimeoutError:
+        raise UploadStalled() from None
+    except ConnectionError:
+        raise UploadAborted() from None
     if len(body) > limit:
         raise PayloadTooLarge()
     try:

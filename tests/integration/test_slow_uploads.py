@@ -10,6 +10,7 @@ import select
 import socket
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -170,3 +171,64 @@ def test_a_slow_but_steady_upload_is_accepted(slow_server):
         assert up.answer(timeout=30) == 200
     finally:
         up.close()
+
+
+def small_form_post(srv, client: Client, body: bytes, pieces: list[int], pause: float,
+                    length: int | None = None) -> socket.socket:
+    """POST /login on a raw socket, the body sent in pieces cut at ``pieces`` (``length`` declared)."""
+    cookies = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+    sock.sendall(f"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookies}\r\n"
+                 f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {length or len(body)}\r\n"
+                 f"Connection: close\r\n\r\n".encode())
+    for start, end in zip([0] + pieces, pieces + [len(body)]):
+        if start:
+            time.sleep(pause)
+        sock.sendall(body[start:end])
+    return sock
+
+
+def status_of(sock: socket.socket) -> int | None:
+    reply = b""
+    while b"\r\n" not in reply and (chunk := sock.recv(65536)):
+        reply += chunk
+    return int(reply.split(b" ", 2)[1]) if reply.startswith(b"HTTP/1.1 ") else None
+
+
+def test_a_small_form_arriving_in_pieces_is_read_whole(slow_server):
+    client = slow_server.client()
+    page = client.get("/login")
+    body = urlencode({"csrf_token": page.csrf, "codename": "salah-salah-salah", "passphrase": "bukan ini"}).encode()
+    with small_form_post(slow_server, client, body, [20, 60], pause=0.3) as sock:
+        assert status_of(sock) == 200  # the login form again, "wrong codename or passphrase": not a 403
+
+
+def test_a_small_form_that_stalls_is_abandoned(slow_server):
+    client = slow_server.client()
+    page = client.get("/login")
+    body = urlencode({"csrf_token": page.csrf, "codename": "x", "passphrase": "y"}).encode()
+    started = time.monotonic()
+    with small_form_post(slow_server, client, body[:30], [], pause=0, length=len(body)) as sock:  # the rest never comes
+        sock.settimeout(15)
+        assert status_of(sock) == 408
+    assert time.monotonic() - started < 10
+    assert client.get("/").status == 200
+
+
+def test_a_client_that_goes_away_mid_upload_is_logged_as_such(slow_server):
+    srv = slow_server
+    client = srv.client()
+    page = client.get("/submit")
+    up = Upload(srv.port, client, page.csrf)
+    piece = os.urandom(64 * 1024)
+    for _ in range(SENT // len(piece)):
+        assert up.send(piece)
+    time.sleep(0.5)
+    up.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "upload aborted by the client" not in srv.output():
+        time.sleep(0.1)
+    log = srv.output()
+    assert "upload aborted by the client" in log
+    assert "internal error" not in log
+    assert list((srv.data / "blobs" / "tmp").iterdir()) == []
