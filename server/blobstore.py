@@ -54,7 +54,9 @@ class TempBlob:
     def __init__(self, path: Path) -> None:
         self.path = path
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._file = os.fdopen(fd, "wb", buffering=1024 * 1024)
+        # Ciphertext comes in pieces of 64 KiB or more, which pass the buffer by:
+        # it gathers only the small ones, and costs each open upload 64 KiB, not 1 MiB.
+        self._file = os.fdopen(fd, "wb", buffering=64 * 1024)
         self._digest = hashlib.sha256()
         self._written_back = 0
         self.size = 0

@@ -45,6 +45,11 @@ log = logging.getLogger("wbs")
 
 BLOCK = 1024 * 1024
 IN_FLIGHT = 4
+# A slow upload hands over what it has once this much has waited this long,
+# rather than hold up to BLOCK of plaintext for minutes: at Tor speed a
+# crowd of uploads then costs tens of KiB each, not a MiB.
+SLOW_BATCH = 64 * 1024
+SLOW_WAIT = 0.5
 MAX_PARTS = 200
 MAX_FILENAME = 255
 MAX_PART_HEADERS = 8
@@ -160,6 +165,7 @@ class _Part:
         self.waiting: deque[asyncio.Future] = deque()
         self.pending: list[bytes | memoryview] = []
         self.pending_bytes = 0
+        self.pending_since = 0.0
         self.size = 0
 
 
@@ -471,9 +477,12 @@ class Intake:
     async def _file_data(self, part: _Part, view: bytes | memoryview) -> None:
         if part.sealed is None:
             await self._start_file(part)
+        if not part.pending:
+            part.pending_since = self._clock()
         part.pending.append(view)
         part.pending_bytes += len(view)
-        if part.pending_bytes >= BLOCK:
+        if part.pending_bytes >= BLOCK or (part.pending_bytes >= SLOW_BATCH
+                                           and self._clock() - part.pending_since >= SLOW_WAIT):
             await self._hand_over(part)
 
     def _pipeline(self, part: _Part, seal: Callable[..., Any], args: tuple, store: Callable[[Future], None]) -> asyncio.Future:
