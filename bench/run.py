@@ -62,6 +62,7 @@ BENCHMARKS = (
     Benchmark("evidence", "evidence_bench.py", 480, 240),
     Benchmark("crypto", "crypto_bench.py", 300, 120, prints_targets=True),
     Benchmark("keytools", "keytools_open_bench.py", 300, 180, prints_targets=True),
+    Benchmark("slow_uploads", "slow_uploads_bench.py", 240, 120),
 )
 
 

@@ -232,3 +232,33 @@ def test_a_client_that_goes_away_mid_upload_is_logged_as_such(slow_server):
     assert "upload aborted by the client" in log
     assert "internal error" not in log
     assert list((srv.data / "blobs" / "tmp").iterdir()) == []
+
+
+def test_beyond_the_cap_a_quick_polite_busy_page(slow_server):
+    srv = slow_server
+    client = srv.client()
+    page = client.get("/submit")
+    held = [Upload(srv.port, client, page.csrf) for _ in range(CAP)]
+    try:
+        time.sleep(0.5)
+        for lang, words in (("id", "Tunggu sebentar, lalu kirim lagi"), ("en", "Wait a moment, then send again")):
+            visitor = srv.client()
+            form = visitor.get(f"/submit?lang={lang}")
+            started = time.monotonic()
+            busy = visitor.post_multipart("/submit", [("csrf_token", form.csrf), *REPORT.items(), ("confirm", "1")])
+            assert time.monotonic() - started < 2
+            assert busy.status == 503, busy.text[:300]
+            assert words in busy.text
+            assert busy.headers["Retry-After"] == "10"
+    finally:
+        for up in held:
+            up.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the slots come back once the held uploads are gone
+        done = srv.client()
+        form = done.get("/submit")
+        answer = done.post_multipart("/submit", [("csrf_token", form.csrf), *REPORT.items(), ("confirm", "1")])
+        if answer.status == 200:
+            break
+        time.sleep(0.2)
+    assert answer.status == 200
