@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from conftest import start_server, wbs
+from skips import require_root, skip_or_fail
 from test_crash_during_upload import assert_store_consistent, counts, db
 from test_staff import Staff
-from wbsclient import Client, FileField, Response
+from wbsclient import FileField, Response
 
 MiB = 1024 * 1024
 FS_SIZE = "40m"
@@ -34,27 +35,16 @@ BEFORE = {
 AFTER = {"evidence_note": "Rekaman rapat pengadaan", "identity": "Tidak ingin disebut"}
 
 
-def _needs_root() -> None:
-    reason = "mounting a tmpfs needs root"
-    if os.geteuid() != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}, and CI runs as root")
-        pytest.skip(reason)
-
-
 @pytest.fixture
 def small_fs(tmp_path: Path):
     """A fresh 40 MiB tmpfs, unmounted afterwards."""
-    _needs_root()
+    require_root("to mount a tmpfs")
     mount = tmp_path / "fs"
     mount.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={FS_SIZE},mode=0700", "tmpfs", str(mount)],
                           capture_output=True, text=True)
     if done.returncode != 0:
-        reason = f"cannot mount a tmpfs here: {done.stderr.strip()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
         yield mount
     finally:
