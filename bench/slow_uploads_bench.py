@@ -13,11 +13,12 @@ settings except ``upload_idle_seconds = 15`` so that the run ends sooner).
 First the idle figures: its thread count and RSS, and 200 ``GET /`` one
 after another (a fresh connection each, as Tor Browser's circuits often
 are) for the idle p99. Then 200 reporters, each on its own connection,
+driven by a process of its own (so the measuring one shares no GIL with it),
 send a report whose file is declared as 8 MiB: the text fields, then
 1.25 MiB of the file (256 KiB with ``--quick``) at 20 KB/s each, paced by
 one thread in 2 KB pieces every 0.1 s, and then nothing more. Meanwhile
 ``GET /`` is timed the same way, and the server's ``Threads`` and
-``VmRSS`` (``/proc/PID/status``) are sampled every 50 ms until every
+``VmRSS`` (``/proc/PID/status``) are sampled (threads after each ``GET /``, RSS every 50 ms) until every
 upload has been answered or closed. Reported: the peak thread count, the
 RSS growth at its peak over the idle RSS, the home page's p99 under load
 over its idle p99, how the uploads were answered (503 beyond the cap, 408
@@ -34,15 +35,16 @@ import argparse
 import os
 import socket
 import sys
-import threading
+import multiprocessing
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import (  # noqa: E402
-    CHEAP_KDF, KiB, MiB, REPORT, Client, Server, emit, make_workdir, percentile, proc_status_kib, remove_tree,
+    CHEAP_KDF, KiB, MiB, REPORT, Client, RssSampler, Server, emit, make_workdir, percentile, remove_tree,
     summary_row, verdict,
 )
 
@@ -116,44 +118,30 @@ class SlowUpload:
         self.sock.close()
 
 
-class Sampler:
-    """The server's peak thread count and RSS, every 50 ms, in a thread."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.threads = 0
-        self.rss_kib = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.threads = max(self.threads, proc_threads(self.pid))
-            self.rss_kib = max(self.rss_kib, proc_status_kib(self.pid, "VmRSS"))
-            self._stop.wait(0.05)
-
-    def __enter__(self) -> "Sampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+def get_home(client: Client) -> float:
+    """One ``GET /`` on a new connection; seconds to its answer."""
+    started = time.perf_counter()
+    if client.get("/").status != 200:
+        raise RuntimeError("GET / did not answer 200")
+    return time.perf_counter() - started
 
 
-def home_latencies(port: int, count: int, stop: threading.Event | None = None) -> list[float]:
-    """``GET /`` one after another, a new connection each; seconds per answer."""
-    client = Client(port, timeout=30)
-    out = []
-    for _ in range(count):
-        if stop is not None and stop.is_set():
-            break
-        started = time.perf_counter()
-        if client.get("/").status != 200:
-            raise RuntimeError("GET / did not answer 200")
-        out.append(time.perf_counter() - started)
-        time.sleep(0.02)
-    return out
+def drive_uploads(port: int, cookies: str, csrf: str, uploads: int, per_upload: int, out: Connection) -> None:
+    """In a process of its own (no GIL shared with the measuring one): open the
+    uploads, say so, pace them until the server has answered or closed every
+    one, then send back their statuses."""
+    conns = [SlowUpload(port, cookies, csrf, per_upload) for _ in range(uploads)]
+    out.send("open")
+    piece = os.urandom(int(RATE * TICK))
+    deadline = time.perf_counter() + per_upload / RATE + IDLE_SECONDS + 60
+    while time.perf_counter() < deadline and not all(c.closed for c in conns):
+        for conn in conns:
+            conn.send(piece)
+            conn.poll()
+        time.sleep(TICK)
+    out.send([c.status for c in conns])
+    for conn in conns:
+        conn.close()
 
 
 def run(uploads: int, per_upload: int, max_uploads: int | None) -> None:
@@ -165,32 +153,32 @@ def run(uploads: int, per_upload: int, max_uploads: int | None) -> None:
         server = Server.create(work / "srv", **settings)
         with server:
             server.start()
-            idle = home_latencies(server.port, HOME_SAMPLES)
+            client = server.client()
+            idle = []
+            for _ in range(HOME_SAMPLES):
+                idle.append(get_home(client))
+                time.sleep(0.02)
             threads_idle = proc_threads(server.pid)
             rss_idle = server.rss_kib()
-            client = server.client()
             page = client.get("/submit")
             cookies = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
-            busy: list[float] = []
-            stop = threading.Event()
-            timer = threading.Thread(target=lambda: busy.extend(home_latencies(server.port, 100_000, stop)))
+            mine, theirs = multiprocessing.get_context("fork").Pipe()
+            driver = multiprocessing.get_context("fork").Process(
+                target=drive_uploads, args=(server.port, cookies, page.csrf, uploads, per_upload, theirs))
             started = time.perf_counter()
-            with Sampler(server.pid) as sampler:
-                conns = [SlowUpload(server.port, cookies, page.csrf, per_upload) for _ in range(uploads)]
-                timer.start()
-                piece = os.urandom(int(RATE * TICK))
-                deadline = started + per_upload / RATE + IDLE_SECONDS + 60
-                while time.perf_counter() < deadline and not all(c.closed for c in conns):
-                    for conn in conns:
-                        conn.send(piece)
-                        conn.poll()
-                    time.sleep(TICK)
-                stop.set()
-                timer.join()
+            driver.start()
+            if mine.recv() != "open":
+                raise RuntimeError("the uploads did not open")
+            busy: list[float] = []
+            threads_peak = threads_idle
+            with RssSampler(server.pid, interval=0.05) as sampler:
+                while not mine.poll():
+                    busy.append(get_home(client))
+                    threads_peak = max(threads_peak, proc_threads(server.pid))
+                    time.sleep(0.02)
+            statuses = mine.recv()
+            driver.join()
             seconds = time.perf_counter() - started
-            statuses = [c.status for c in conns]
-            for conn in conns:
-                conn.close()
             time.sleep(1)
             left = list((server.data / "blobs" / "tmp").iterdir())
             threads_after = proc_threads(server.pid)
@@ -198,15 +186,15 @@ def run(uploads: int, per_upload: int, max_uploads: int | None) -> None:
         remove_tree(work)
 
     idle_p99, busy_p99 = percentile(idle, 99), percentile(busy, 99)
-    growth_mib = (sampler.rss_kib - rss_idle) / 1024
+    growth_mib = (sampler.peak_kib - rss_idle) / 1024
     counts = {s: statuses.count(s) for s in sorted(set(statuses), key=str)}
     cap = f"max_uploads = {max_uploads}" if max_uploads is not None else "max_uploads at its default"
     print(f"WBS: {uploads} uploads at {RATE // 1000} KB/s, {per_upload // KiB} KiB each then silence "
           f"(upload_idle_seconds = {IDLE_SECONDS:g}, {cap}); {seconds:.0f} s")
     print(f"  python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     print()
-    print(f"  threads          idle {threads_idle:4d}   peak {sampler.threads:4d}   after {threads_after:4d}")
-    print(f"  RSS MiB          idle {rss_idle / 1024:6.1f} peak {sampler.rss_kib / 1024:6.1f} "
+    print(f"  threads          idle {threads_idle:4d}   peak {threads_peak:4d}   after {threads_after:4d}")
+    print(f"  RSS MiB          idle {rss_idle / 1024:6.1f} peak {sampler.peak_kib / 1024:6.1f} "
           f"growth {growth_mib:6.1f}")
     print(f"  GET / p99 ms     idle {idle_p99 * 1000:6.1f} under load {busy_p99 * 1000:6.1f} "
           f"({len(busy)} requests; median {percentile(busy, 50) * 1000:.1f})")
@@ -215,8 +203,8 @@ def run(uploads: int, per_upload: int, max_uploads: int | None) -> None:
     print()
     ratio = busy_p99 / idle_p99 if idle_p99 > 0 else float("nan")
     rows = [
-        summary_row("slow_uploads", "server threads, peak", str(sampler.threads), reference=f"idle {threads_idle}",
-                    target=f"<= {TARGET_THREADS}", met=sampler.threads <= TARGET_THREADS),
+        summary_row("slow_uploads", "server threads, peak", str(threads_peak), reference=f"idle {threads_idle}",
+                    target=f"<= {TARGET_THREADS}", met=threads_peak <= TARGET_THREADS),
         summary_row("slow_uploads", "RSS growth MiB", f"{growth_mib:.1f}", reference=f"idle {rss_idle / 1024:.1f}",
                     target=f"<= {TARGET_RSS_MIB}", met=growth_mib <= TARGET_RSS_MIB),
         summary_row("slow_uploads", "home p99 ms under load", f"{busy_p99 * 1000:.1f}",

@@ -92,16 +92,21 @@ def small_report_is_stored(srv) -> None:
     assert done.element_text("report-code").startswith("WBS-")
 
 
+def refused_with_the_form_again(srv, size: int) -> None:
+    """A report with a file of ``size`` bytes, chunked: 507, the text shown again, no temp file."""
+    client = srv.client()
+    page = client.get("/submit")
+    response = client.post_multipart(
+        "/submit", report_fields(page, [FileField("rekaman.mp4", big_file(size), "video/mp4")]))
+    assert_form_shown_again(response)
+    no_temp_files(srv)
+
+
 def test_a_chunked_upload_larger_than_the_disk(tmp_path, small_fs):
     """Finding 3: a 60 MiB chunked upload (no Content-Length) on a 40 MiB filesystem."""
     srv = start_server(tmp_path, data=small_fs / "data")
     try:
-        client = srv.client()
-        page = client.get("/submit")
-        response = client.post_multipart(
-            "/submit", report_fields(page, [FileField("rekaman.mp4", big_file(60 * MiB), "video/mp4")]))
-        assert_form_shown_again(response)
-        no_temp_files(srv)
+        refused_with_the_form_again(srv, 60 * MiB)
         assert counts(srv) == {"accounts": 0, "reports": 0, "items": 0}
         staff_side_works(srv)
         small_report_is_stored(srv)
@@ -115,12 +120,7 @@ def test_the_reserve_is_checked_while_bytes_arrive(tmp_path, small_fs):
     """With a reserve, the upload stops being stored before the disk is full at all."""
     srv = start_server(tmp_path, data=small_fs / "data", min_free_bytes=16 * MiB)
     try:
-        client = srv.client()
-        page = client.get("/submit")
-        response = client.post_multipart(
-            "/submit", report_fields(page, [FileField("rekaman.mp4", big_file(30 * MiB), "video/mp4")]))
-        assert_form_shown_again(response)
-        no_temp_files(srv)
+        refused_with_the_form_again(srv, 30 * MiB)
         assert os.statvfs(small_fs).f_bavail * os.statvfs(small_fs).f_frsize > 16 * MiB
         small_report_is_stored(srv)
         assert "internal error" not in srv.output()

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import pytest
 
 from conftest import start_server
+from test_crash_during_upload import REPORT
 from wbsclient import Client
 
 MiB = 1024 * 1024
@@ -22,15 +23,6 @@ UPLOADS = 40
 SENT = 1280 * 1024  # 1.25 MiB of each file, then silence
 CAP = 8
 SETTINGS = dict(max_uploads=CAP, upload_idle_seconds=3.0, upload_grace_seconds=4.0, upload_min_rate_bytes=64 * 1024)
-
-REPORT = {
-    "category": "korupsi",
-    "what": "Dana hibah dipotong",
-    "who": "Bendahara",
-    "where": "Sekretariat Daerah",
-    "when": "2026",
-    "how": "Potongan sepuluh persen",
-}
 
 
 def proc_status(pid: int, field: str) -> int:
