@@ -351,6 +351,8 @@ def test_free_disk_guard(tmp_path):
         response = client.post_multipart("/submit", report_fields(page, files=[FileField("a.txt", b"isi")]))
         assert response.status == 507, response.text
         assert "tidak dapat menyimpan pengaduan" in response.text
+        assert REPORT["what"] in response.text and REPORT["how"] in response.text  # the form again, filled
+        assert "Berkas yang Anda pilih tidak disimpan" in response.text
         assert response.headers["Cache-Control"] == "no-store"
         english = srv.client()
         english.get("/?lang=en")
