@@ -7,6 +7,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import re
 import secrets
 from datetime import date, datetime, timezone
@@ -72,13 +73,37 @@ def _no_constant(name: str) -> Any:
     raise FormatError(f"{name} is not allowed in JSON")
 
 
+# Every integer of the formats (sizes, counts, KDF costs) fits in 63 bits, as
+# SQLite's do; an attacker's 5,000-digit number is refused before Python
+# converts it (which would raise a ValueError, not a FormatError).
+MAX_JSON_INT = 2**63 - 1
+_MAX_INT_CHARS = len(str(MAX_JSON_INT)) + 1
+_MAX_FLOAT_CHARS = 32
+
+
+def _bounded_int(text: str) -> int:
+    value = int(text) if len(text) <= _MAX_INT_CHARS else None
+    if value is None or not -MAX_JSON_INT - 1 <= value <= MAX_JSON_INT:
+        raise FormatError("a number in the JSON is out of range")
+    return value
+
+
+def _bounded_float(text: str) -> float:
+    value = float(text) if len(text) <= _MAX_FLOAT_CHARS else math.inf
+    if not math.isfinite(value):
+        raise FormatError("a number in the JSON is out of range")
+    return value
+
+
 def parse_json(data: bytes, *, limit: int, what: str = "JSON") -> Any:
-    """Parse UTF-8 JSON strictly: bounded size, no duplicate members, no NaN."""
+    """Parse UTF-8 JSON strictly: bounded size, no duplicate members, no NaN,
+    numbers within 64 bits."""
     if len(data) > limit:
         raise FormatError(f"{what}: larger than {limit} bytes")
     try:
         text = data.decode("utf-8")
-        obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant,
+                         parse_int=_bounded_int, parse_float=_bounded_float)
         # An escaped lone surrogate ("\ud800") parses but is no Unicode text:
         # refuse it here, so canonical_json never fails later.
         json.dumps(obj, ensure_ascii=False).encode("utf-8")

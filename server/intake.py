@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
 import re
 import time
@@ -39,6 +38,7 @@ from crypto.items import AttachmentRef
 from .blobstore import BlobStore, TempBlob, no_room
 from .chains import SerialChain
 from .errors import BadRequest, CsrfError, FormNotStored, PayloadTooLarge, UploadAborted, UploadStalled
+from .tokens import same_token
 from .uploadlimits import Pace
 
 log = logging.getLogger("wbs")
@@ -437,7 +437,7 @@ class Intake:
         except UnicodeDecodeError:
             raise BadRequest() from None
         if part.name == "csrf_token":
-            self._csrf_ok = bool(self._csrf) and hmac.compare_digest(value, self._csrf)
+            self._csrf_ok = bool(self._csrf) and same_token(self._csrf, value)
             if not self._csrf_ok:
                 raise CsrfError()
         elif part.name not in self.data.values:

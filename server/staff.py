@@ -31,6 +31,7 @@ from . import i18n
 from .i18n import STATUSES
 from .storage import NewItem, Report, StaffMember, Store
 from .throttle import LoginThrottle
+from .tokens import same_token
 
 ROLES = ("admin", "handler")
 MIN_PASSWORD = 12
@@ -151,12 +152,12 @@ async def create_staff(store: Store, username: str, role: str, *, actor: str, mu
 def totp_step(secret: str, code: str, now: float) -> int | None:
     """The time step a code belongs to (the current one or one either side), or None."""
     code = "".join(code.split())
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         return None
     totp = pyotp.TOTP(secret)
     step = int(now // totp.interval)
     for candidate in (step, step - 1, step + 1):
-        if secrets.compare_digest(totp.at(candidate * totp.interval), code):
+        if same_token(totp.at(candidate * totp.interval), code):
             return candidate
     return None
 

@@ -8,7 +8,6 @@ caching of pages, and no server software name.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import secrets
 from urllib.parse import parse_qsl
@@ -22,6 +21,7 @@ from . import i18n
 from .appkeys import CONTEXT, STAFF_SESSIONS, TEMPLATES
 from .errors import BadRequest, PayloadTooLarge, ServerError, UploadAborted, UploadStalled
 from .sessions import SESSION_COOKIE, Session
+from .tokens import same_token
 
 log = logging.getLogger("wbs")
 
@@ -100,7 +100,7 @@ def csrf_expected(request: web.Request) -> str:
 
 def check_csrf(request: web.Request, submitted: str) -> bool:
     expected = csrf_expected(request)
-    return bool(expected) and hmac.compare_digest(expected, submitted)
+    return bool(expected) and same_token(expected, submitted)
 
 
 def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str, **extra: Any) -> None:
@@ -128,11 +128,15 @@ def render(request: web.Request, template: str, status: int = 200, **values: Any
 
 
 def finish(request: web.Request, response: web.StreamResponse) -> None:
-    """Cookies a response must carry: a fresh CSRF token, a language choice."""
+    """Cookies a response must carry: a fresh CSRF token, a language choice.
+
+    The language cookie lasts the browser session: on a shared device a
+    year-long cookie would tell the next user that someone chose a language here.
+    """
     if request.get("csrf_new"):
         set_cookie(request, response, CSRF_COOKIE, request["csrf_new"])
     if request.get("lang_chosen"):
-        set_cookie(request, response, LANG_COOKIE, request["lang"], max_age=365 * 86400)
+        set_cookie(request, response, LANG_COOKIE, request["lang"])
 
 
 def redirect(request: web.Request, location: str) -> web.HTTPSeeOther:
