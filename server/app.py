@@ -17,7 +17,7 @@ from .retention import daily_purge
 from .routes import reporter_routes, staff_routes
 from .staff import StaffSessions
 from .throttle import LoginThrottle
-from .web import frame_middleware, on_prepare, template_environment
+from .web import frame_middleware, on_prepare, template_environment, without_date_header
 
 log = logging.getLogger("wbs")
 
@@ -95,6 +95,7 @@ async def serve(config: Config, folder: DataFolder) -> None:
     ):
         runner = web.AppRunner(app, access_log=None, handle_signals=False, read_bufsize=READ_BUFSIZE)
         await runner.setup()
+        without_date_header(runner)
         runners.append(runner)
         await web.TCPSite(runner, host, port, backlog=128).start()
         log.info("%s side listening on http://%s:%d/", name, host, port)

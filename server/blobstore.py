@@ -17,10 +17,13 @@ import os
 import re
 import secrets
 import shutil
+import time
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Callable, Iterable
 
 _ITEM_ID = re.compile(r"[0-9a-f]{32}\Z")
+DAY_SECONDS = 24 * 60 * 60
+_NOATIME = getattr(os, "O_NOATIME", 0)
 
 
 def fsync_dir(path: Path) -> None:
@@ -94,9 +97,10 @@ class TempBlob:
 
 
 class BlobStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.root = root
         self.tmp = root / "tmp"
+        self._clock = clock
 
     def prepare(self) -> None:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -111,21 +115,35 @@ class BlobStore:
         return TempBlob(self.tmp / f"{secrets.token_hex(16)}.part")
 
     def commit(self, temp: TempBlob, item_id: str) -> None:
-        """Move a finished temp blob to its final name, durably."""
+        """Move a finished temp blob to its final name, durably, its times set to the day."""
         final = self.path(item_id)
         folder = final.parent
         if not folder.exists():
             folder.mkdir(mode=0o700, exist_ok=True)
             fsync_dir(self.root)
         os.replace(temp.path, final)
+        self._to_the_day(final, folder, self.tmp, self.root)
         fsync_dir(folder)
         fsync_dir(self.tmp)
+
+    def _to_the_day(self, *paths: Path) -> None:
+        """Access and modification times at midnight UTC: the database keeps days only, and
+        so do the files (the inode change time cannot be set; see docs/threat-model.md)."""
+        midnight = int(self._clock() // DAY_SECONDS) * DAY_SECONDS
+        for path in paths:
+            os.utime(path, (midnight, midnight))
 
     def remove(self, item_id: str) -> None:
         self.path(item_id).unlink(missing_ok=True)
 
     def open(self, item_id: str) -> BinaryIO:
-        return open(self.path(item_id), "rb")
+        """Read a blob without moving its access time off the day (``O_NOATIME``: we own the files)."""
+        path = self.path(item_id)
+        try:
+            fd = os.open(path, os.O_RDONLY | _NOATIME)
+        except PermissionError:  # another user's process (a backup run as root may not be the owner)
+            fd = os.open(path, os.O_RDONLY)
+        return os.fdopen(fd, "rb")
 
     def exists(self, item_id: str) -> bool:
         return self.path(item_id).is_file()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from importlib import resources
 from pathlib import Path
 
@@ -10,15 +11,22 @@ from aiohttp import web
 from . import views
 
 STATIC = Path(str(resources.files("templates").joinpath("static")))
-STATIC_FILES = frozenset(p.name for p in STATIC.iterdir() if p.is_file())
+# A few small files, read once (no blocking read on the loop).
+STATIC_FILES = {p.name: p.read_bytes() for p in STATIC.iterdir() if p.is_file()}
 
 
 async def static_file(request: web.Request) -> web.StreamResponse:
-    """One of the few files in ``templates/static``; anything else is the site's own 404 page."""
+    """One of the few files in ``templates/static``; anything else is the site's own 404 page.
+
+    Served from bytes, without ``Last-Modified`` or an ``ETag`` made from the
+    file's time: both would show when this copy was installed.
+    """
     name = request.match_info["name"]
     if name not in STATIC_FILES:
         raise web.HTTPNotFound()
-    return web.FileResponse(STATIC / name)
+    body = STATIC_FILES[name]
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return web.Response(body=body, content_type=content_type, charset="utf-8" if content_type.startswith("text/") else None)
 
 
 def reporter_routes(app: web.Application) -> None:
