@@ -110,6 +110,49 @@ def _copy_item(archive: zipfile.ZipFile, item: ExportItem, hasher: Executor) -> 
     return size, sha
 
 
+def _item_entry(item: ExportItem, size: int, sha: str) -> dict[str, Any]:
+    return {
+        "item_id": item.item_id,
+        "kind": item.kind,
+        "parent_id": item.parent_id,
+        "created_day": item.created_day,
+        "path": item_path(item.item_id),
+        "size": size,
+        "sha256": sha,
+    }
+
+
+def _report_entry(report: ExportReport, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "report_code": report.report_code,
+        "status": report.status,
+        "created_day": report.created_day,
+        "status_history": [{"status": s, "day": d} for s, d in report.status_history],
+        "mailbox_pk": b64(report.mailbox_pk),
+        "items": entries,
+    }
+
+
+def _manifest(org_key_ids: Sequence[str], now: datetime | None) -> dict[str, Any]:
+    return {
+        "format": EXPORT_FORMAT,
+        "created_at": format_time(now or utc_now()),
+        "org_key_ids": list(org_key_ids),
+        "reports": [],
+    }
+
+
+def check_export(reports: Sequence[ExportReport], *, org_key_ids: Sequence[str]) -> None:
+    """Everything ``write_export_bundle`` checks that does not need the items' bytes,
+    from the records alone: call it before the first byte goes out, so a bad
+    request never becomes a half-written bundle without a manifest."""
+    manifest = _manifest(org_key_ids, None)
+    for report in reports:
+        entries = [_item_entry(item, item.size or 0, item.sha256 or "0" * 64) for item in report.items]
+        manifest["reports"].append(_report_entry(report, entries))
+    check_manifest(manifest)
+
+
 def write_export_bundle(
     dst: BinaryIO,
     reports: Iterable[ExportReport],
@@ -118,39 +161,12 @@ def write_export_bundle(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Stream a bundle of ``reports`` into ``dst``; returns the manifest written."""
-    manifest: dict[str, Any] = {
-        "format": EXPORT_FORMAT,
-        "created_at": format_time(now or utc_now()),
-        "org_key_ids": list(org_key_ids),
-        "reports": [],
-    }
+    manifest = _manifest(org_key_ids, now)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-hash") as hasher, \
             zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for report in reports:
-            entries = []
-            for item in report.items:
-                size, sha = _copy_item(archive, item, hasher)
-                entries.append(
-                    {
-                        "item_id": item.item_id,
-                        "kind": item.kind,
-                        "parent_id": item.parent_id,
-                        "created_day": item.created_day,
-                        "path": item_path(item.item_id),
-                        "size": size,
-                        "sha256": sha,
-                    }
-                )
-            manifest["reports"].append(
-                {
-                    "report_code": report.report_code,
-                    "status": report.status,
-                    "created_day": report.created_day,
-                    "status_history": [{"status": s, "day": d} for s, d in report.status_history],
-                    "mailbox_pk": b64(report.mailbox_pk),
-                    "items": entries,
-                }
-            )
+            entries = [_item_entry(item, *_copy_item(archive, item, hasher)) for item in report.items]
+            manifest["reports"].append(_report_entry(report, entries))
         check_manifest(manifest)
         archive.writestr(_zip_info(MANIFEST, None), canonical_json(manifest))
     return manifest

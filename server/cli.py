@@ -20,6 +20,7 @@ from .datafolder import DataFolder, write_atomic
 from .errors import ConfigError, StoreError
 
 PROG = "wbs"
+CLI_ACTOR = "wbs-cli"  # the audit log's name for whoever runs this command on the server
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -120,7 +121,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             with open(tmp, "wb") as dst:
                 manifest = await export(
                     store, BlobStore(folder.blobs), dst, codes=args.report, everything=args.all,
-                    org_key_ids=[k.key_id for k in keys.active] if keys else [],
+                    org_key_ids=[k.key_id for k in keys.active] if keys else [], actor=CLI_ACTOR,
                 )
             os.replace(tmp, out)
             return manifest
@@ -150,7 +151,7 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     folder = DataFolder(config.data_dir)
     folder.require()
     member, password = asyncio.run(_with_store(
-        folder, lambda store: create_staff(store, args.name, args.role, actor="wbs-cli")))
+        folder, lambda store: create_staff(store, args.name, args.role, actor=CLI_ACTOR)))
     print(f"added {member.username} ({member.role})")
     print(f"one-time password: {password}")
     print(f"TOTP (scan or type into an authenticator app): {totp_uri(member, config.instance_name)}")
@@ -172,7 +173,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         return await asyncio.to_thread(fn, *a)
 
     result = asyncio.run(_with_store(folder, lambda store: import_reply_bundle(
-        store, blobs, run_io, folder.load_public_keys(), data, "wbs-cli")))
+        store, blobs, run_io, folder.load_public_keys(), data, CLI_ACTOR)))
     print(f"imported {args.file}: {result.added} new repl(ies), {result.unchanged} already present, "
           f"{result.statuses} status change(s)")
     return 0
@@ -204,7 +205,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     folder = DataFolder(config.data_dir)
     folder.require()
     count = asyncio.run(_with_store(folder, lambda store: purge_expired(
-        store, BlobStore(folder.blobs), config.retention_days, actor="wbs-cli")))
+        store, BlobStore(folder.blobs), config.retention_days, actor=CLI_ACTOR)))
     print(f"purged the items of {count} case(s) closed more than {config.retention_days} days ago")
     return 0
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import BinaryIO, Sequence
 
-from crypto.export_bundle import ExportItem, ExportReport, write_export_bundle
+from crypto.encoding import format_day, utc_now
+from crypto.export_bundle import ExportItem, ExportReport, check_export, write_export_bundle
 
 from .blobstore import BlobStore
 from .errors import NotFound
@@ -44,6 +45,30 @@ async def gather_reports(store: Store, blobs: BlobStore, codes: Sequence[str]) -
     return reports
 
 
+async def plan_export(store: Store, blobs: BlobStore, *, codes: Sequence[str] | None, everything: bool,
+                      org_key_ids: Sequence[str]) -> list[ExportReport]:
+    """The reports to export, each once, checked as far as the records allow: any
+    refusal comes from here, before the first byte of the bundle is written."""
+    if codes:
+        chosen = list(dict.fromkeys(codes))
+    else:
+        chosen = await store.report_codes(unexported_only=not everything)
+    reports = await gather_reports(store, blobs, chosen)
+    check_export(reports, org_key_ids=org_key_ids)
+    return reports
+
+
+async def write_export(store: Store, dst: BinaryIO, reports: Sequence[ExportReport], *, org_key_ids: Sequence[str],
+                       actor: str) -> dict:
+    """Write the bundle, then mark its items exported with one audit line for the whole export."""
+    manifest = await asyncio.to_thread(write_export_bundle, dst, reports, org_key_ids=org_key_ids)
+    items = sum(len(r.items) for r in reports)
+    code = reports[0].report_code if len(reports) == 1 else None
+    line = (format_day(utc_now()), actor, code, f"export:{len(reports)} report(s), {items} item(s)")
+    await store.mark_exported((i.item_id for r in reports for i in r.items), audit=[line])
+    return manifest
+
+
 async def export(
     store: Store,
     blobs: BlobStore,
@@ -52,13 +77,8 @@ async def export(
     codes: Sequence[str] | None,
     everything: bool,
     org_key_ids: Sequence[str],
+    actor: str,
 ) -> dict:
     """Write a bundle of the chosen reports (default: what no export carried yet), then mark it exported."""
-    if codes:
-        chosen = list(dict.fromkeys(codes))
-    else:
-        chosen = await store.report_codes(unexported_only=not everything)
-    reports = await gather_reports(store, blobs, chosen)
-    manifest = await asyncio.to_thread(write_export_bundle, dst, reports, org_key_ids=org_key_ids)
-    await store.mark_exported(i.item_id for r in reports for i in r.items)
-    return manifest
+    reports = await plan_export(store, blobs, codes=codes, everything=everything, org_key_ids=org_key_ids)
+    return await write_export(store, dst, reports, org_key_ids=org_key_ids, actor=actor)

@@ -197,9 +197,10 @@ class StaffSessions:
     def end(self, sid: str | None) -> None:
         self._sessions.pop(sid or "", None)
 
-    def end_for(self, staff_id: str) -> None:
+    def end_for(self, staff_id: str, *, keep: str | None = None) -> None:
+        """End every session of a member, except ``keep`` (the one changing its own password)."""
         for sid, session in list(self._sessions.items()):
-            if session.staff_id == staff_id:
+            if session.staff_id == staff_id and sid != keep:
                 self._sessions.pop(sid, None)
 
 

@@ -11,11 +11,11 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from crypto.encoding import format_day, utc_now
-from crypto.export_bundle import write_export_bundle
+from crypto.errors import FormatError
 
 from . import staff
 from .appkeys import CONTEXT, STAFF_SESSIONS, STAFF_THROTTLE
-from .export import gather_reports
+from .export import plan_export, write_export
 from .errors import BadRequest, CsrfError, Forbidden, NotFound, PayloadTooLarge
 from .i18n import STATUSES
 from .storage import StaffMember
@@ -89,8 +89,13 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    await checked_form(request)
+    """End the session on any POST, token or not: the cookie is SameSite=Strict, so no
+    other site can send it, and a logout that deletes the cookie but keeps the
+    session alive would leave it usable by whoever copied the cookie."""
+    member = await current_member(request)
     request.app[STAFF_SESSIONS].end(request.cookies.get(STAFF_COOKIE))
+    if member is not None:
+        await _ctx(request).store.audit((format_day(utc_now()), member.username, None, "logout"))
     response = redirect(request, "/staff/login")
     response.del_cookie(STAFF_COOKIE, path="/")
     raise response
@@ -109,6 +114,8 @@ async def password(request: web.Request) -> web.Response:
                                     fields.get("new", ""), fields.get("confirm", ""))
     except staff.StaffInputError as exc:
         return page(request, "password.html", status=400, error=exc.text(lang_of(request)), forced=member.must_change)
+    # Whoever may have learnt the old password loses the sessions it opened.
+    request.app[STAFF_SESSIONS].end_for(member.id, keep=request.cookies.get(STAFF_COOKIE))
     raise redirect(request, "/staff")
 
 
@@ -199,29 +206,27 @@ class _ResponseWriter(io.RawIOBase):
 
 
 async def export(request: web.Request) -> web.StreamResponse:
-    """Stream a bundle: ?report=CODE (repeatable), ?all=1, or what no export carried yet."""
+    """Stream a bundle: ?report=CODE (repeatable), ?all=1, or what no export carried yet.
+
+    Everything is checked before the response starts: once the first byte is
+    out, a refusal could only cut the ZIP short of its manifest.
+    """
     member = await require_member(request)
     ctx = _ctx(request)
-    codes = request.query.getall("report", [])
-    everything = request.query.get("all") == "1"
-    for code in codes:
-        if await ctx.store.report(code) is None:
-            raise NotFound()
-    if not codes:
-        codes = await ctx.store.report_codes(unexported_only=not everything)
     keys = ctx.keys.current()
-    reports = await gather_reports(ctx.store, ctx.blobs, codes)
-    day = format_day(utc_now())
+    org_key_ids = [k.key_id for k in keys.active] if keys else []
+    try:
+        reports = await plan_export(ctx.store, ctx.blobs, codes=request.query.getall("report", []),
+                                    everything=request.query.get("all") == "1", org_key_ids=org_key_ids)
+    except FormatError:
+        raise BadRequest() from None
     response = web.StreamResponse(headers={
         "Content-Type": "application/zip",
-        "Content-Disposition": f'attachment; filename="wbs-export-{day}.zip"',
+        "Content-Disposition": f'attachment; filename="wbs-export-{format_day(utc_now())}.zip"',
     })
     await response.prepare(request)
     writer = _ResponseWriter(response, asyncio.get_running_loop())
-    await asyncio.to_thread(write_export_bundle, writer, reports,
-                            org_key_ids=[k.key_id for k in keys.active] if keys else [])
-    await ctx.store.mark_exported(i.item_id for r in reports for i in r.items)
-    await ctx.store.audit(*[(day, member.username, r.report_code, "export") for r in reports])
+    await write_export(ctx.store, writer, reports, org_key_ids=org_key_ids, actor=member.username)
     await response.write_eof()
     return response
 

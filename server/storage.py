@@ -259,10 +259,13 @@ class Store:
             sql = "SELECT code FROM reports ORDER BY code"
         return [r["code"] for r in await self._all(sql)]
 
-    async def mark_exported(self, item_ids: Iterable[str]) -> None:
+    async def mark_exported(self, item_ids: Iterable[str], audit: Sequence[tuple[str, str, str | None, str]] = ()) -> None:
+        """Mark items as carried by an export, with the export's audit line, in one transaction."""
         ids = list(item_ids)
         async with self._transaction() as db:
             await db.executemany("UPDATE items SET exported = 1 WHERE item_id = ?", [(i,) for i in ids])
+            if audit:
+                await self._insert_audit(db, audit[0][0], audit)
 
     # Cases, as staff see them (metadata only) ------------------------------------
 

@@ -10,7 +10,8 @@ from .errors import BadRequest, CsrfError, DiskFull, FormNotStored, PayloadTooLa
 from .forms import MAX_PERSONS, message_field_limits, report_field_limits, validate_message, validate_report
 from .intake import Intake, Limits, boundary_of
 from .sessions import SESSION_COOKIE
-from .web import check_csrf, csrf_expected, read_small_form, lang_of, redirect, render, session_of, set_cookie
+from .web import (check_csrf, csrf_expected, lang_of, page_path, read_small_form, redirect, render, session_of,
+                  set_cookie)
 
 
 def _org_info(request: web.Request):  # type: ignore[no-untyped-def]
@@ -46,7 +47,7 @@ def _form_page(request: web.Request, *, form=None, status: int = 200, files_lost
         files_lost=files_lost,
         notice=notice,
         persons=range(1, MAX_PERSONS + 1),
-        action=request.path,
+        action=page_path(request),
     )
 
 
@@ -198,9 +199,9 @@ async def message(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    fields = await read_small_form(request)
-    if check_csrf(request, fields.get("csrf_token", "")):
-        request.app[CONTEXT].sessions.end(request.cookies.get(SESSION_COOKIE))
+    """End the session on any POST, token or not: the cookie is SameSite=Strict, and a
+    logout that only deleted the cookie would leave a copied cookie working."""
+    request.app[CONTEXT].sessions.end(request.cookies.get(SESSION_COOKIE))
     response = redirect(request, "/")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response

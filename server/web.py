@@ -8,6 +8,7 @@ caching of pages, and no server software name.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 from urllib.parse import parse_qsl
@@ -76,6 +77,26 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
     response.headers.pop("Server", None)
 
 
+class _DatelessRequest(web.Request):
+    """A request whose answer carries no ``Date``: the clock of the server is nobody's business.
+
+    aiohttp adds ``Date`` just before the on_response_prepare hooks, and to
+    the answers it makes on its own (malformed requests) where no hook runs;
+    every response passes through here, so both lose it.
+    """
+
+    async def _prepare_hook(self, response: web.StreamResponse) -> None:
+        await super()._prepare_hook(response)
+        response.headers.popall("Date", None)
+
+
+def without_date_header(runner: web.AppRunner) -> None:
+    """Make the requests of a set-up runner ``_DatelessRequest``s."""
+    if runner.server is None:
+        raise RuntimeError("set the runner up first")
+    runner.server.request_factory = functools.partial(runner.app._make_request, _cls=_DatelessRequest)
+
+
 def lang_of(request: web.Request) -> str:
     return request.get("lang", i18n.DEFAULT_LANG)
 
@@ -110,13 +131,28 @@ def set_cookie(request: web.Request, response: web.StreamResponse, name: str, va
     )
 
 
+def page_path(request: web.Request) -> str:
+    """This page's path for links on it (the language switch), made from the route that
+    matched, never from the request's own bytes: ``GET //evil.example/x`` must not
+    become ``href="//evil.example/x"``, a link off our site. Unmatched: the home page."""
+    info = request.match_info
+    resource = info.route.resource if info.http_exception is None else None
+    if resource is None:
+        return "/"
+    try:
+        path = str(resource.url_for(**info))
+    except (KeyError, ValueError):
+        return "/"
+    return path if path.startswith("/") and not path.startswith(("//", "/\\")) else "/"
+
+
 def render(request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
     lang = lang_of(request)
     ctx = request.app[CONTEXT]
     page = request.app[TEMPLATES].get_template(template).render(
         lang=lang,
         t=lambda key, **kw: i18n.t(lang, key, **kw),
-        path=request.path,
+        path=page_path(request),
         session=session_of(request),
         csrf_token=csrf_token(request),
         config=ctx.config,
