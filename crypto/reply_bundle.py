@@ -7,6 +7,7 @@ report's mailbox key and to an organisation key.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ class ReplyBundle:
     created_at: str
     signer_key_id: str
     replies: tuple[ReplyEntry, ...]
+    bundle_id: str = ""  # SHA-256 (hex) of the signed body: one id per bundle, however it is indented
 
 
 def build_reply_bundle(
@@ -126,6 +128,7 @@ def read_reply_bundle(data: bytes, public_keys: PublicKeyFile) -> ReplyBundle:
         created_at=check_time(obj.get("created_at")),
         signer_key_id=signer_id,  # type: ignore[arg-type]
         replies=_parse_replies(obj.get("replies")),
+        bundle_id=hashlib.sha256(canonical_json(body)).hexdigest(),
     )
 
 

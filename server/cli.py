@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from crypto.encoding import format_day, utc_now
 from crypto.errors import WbsError
 
 from .config import Config, config_template, is_loopback, load_config
@@ -60,6 +61,9 @@ def cmd_keys_install(args: argparse.Namespace) -> int:
     folder = DataFolder(_config(args).data_dir)
     data = Path(args.file).read_bytes()
     keys = folder.install_public_keys(data)
+    active = ",".join(k.key_id for k in keys.active)
+    asyncio.run(_with_store(folder, lambda store: store.audit(
+        (format_day(utc_now()), CLI_ACTOR, None, f"keys_install:{active}"))))
     print(f"installed {args.file} for {keys.org_name}")
     for key in keys.keys:
         print(f"  {key.fingerprint}  {key.status}")

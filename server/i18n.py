@@ -258,6 +258,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "staff.stats": ("Statistik", "Statistics"),
     "staff.users": ("Pengguna", "Users"),
     "staff.audit": ("Log audit", "Audit log"),
+    "staff.audit_pages": ("Halaman log audit", "Audit log pages"),
+    "staff.audit_older": ("Entri yang lebih lama", "Older entries"),
+    "staff.audit_newest": ("Entri terbaru", "Newest entries"),
     "staff.password_change": ("Ganti kata sandi", "Change password"),
     "staff.password_old": ("Kata sandi sekarang", "Current password"),
     "staff.password_new": ("Kata sandi baru (paling sedikit 12 karakter)", "New password (at least 12 characters)"),
@@ -324,6 +327,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "staff.err.recipients": ("Penerima balasan tidak sesuai: {detail}", "The reply's recipients do not match: {detail}"),
     "staff.err.item_differs": ("Item {item} sudah tersimpan dengan isi yang berbeda.",
                                "Item {item} is already stored with different content."),
+    "staff.err.item_purged": ("Berkas balasan ini sudah usang: balasan {item} untuk pengaduan {code} telah dihapus"
+                              " pada {day} karena masa simpannya habis. Berkas ini tidak diimpor; buat berkas"
+                              " balasan baru bila memang perlu.",
+                              "This reply bundle is stale: reply {item} for report {code} was deleted on {day}"
+                              " when its retention period ended. Nothing was imported; make a new bundle if a"
+                              " reply is still needed."),
+    "staff.err.bundle_replayed": ("Berkas balasan ini sudah diimpor pada {day}, dan balasan {item} darinya tidak lagi"
+                                  " tersimpan. Berkas lama tidak diimpor ulang; buat berkas balasan baru bila"
+                                  " memang perlu.",
+                                  "This reply bundle was already imported on {day}, and its reply {item} is no"
+                                  " longer stored. An old bundle is not imported again; make a new bundle if a"
+                                  " reply is still needed."),
     "staff.add_user": ("Tambah pengguna", "Add user"),
     "staff.role": ("Peran", "Role"),
     "staff.disable": ("Nonaktifkan", "Disable"),

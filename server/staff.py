@@ -22,7 +22,7 @@ from crypto.encoding import format_day, format_time, new_item_id, utc_now
 from crypto.errors import WbsError
 from crypto.items import recipients_for, reply_plaintext, seal_json
 from crypto.keys import PublicKeyFile
-from crypto.reply_bundle import check_reply_recipients, read_reply_bundle
+from crypto.reply_bundle import ReplyBundle, ReplyEntry, check_reply_recipients, read_reply_bundle
 
 from .blobstore import BlobStore
 from .deadlines import FINAL_STATUSES, Deadline, next_deadline
@@ -223,6 +223,7 @@ async def authenticate(
         raise StaffLoginFailed()
     if not await store.use_totp_step(member.id, step):
         throttle.failed(key)
+        await store.audit((format_day(utc_now()), member.username, None, "totp_replay"))
         raise StaffLoginFailed()
     throttle.succeeded(key)
     if needs_rehash(member.password_hash):
@@ -317,7 +318,17 @@ async def import_reply_bundle(store: Store, blobs: BlobStore, run_io: Callable[.
     guide the online staff's workflow, while a bundle is signed with the
     organisation key by the keyholders, who decide cases and may close or
     reopen one directly. Any known status is accepted; the audit log names it.
+    A refusal is audited by its reason's key, never with the bundle's content.
     """
+    try:
+        return await _import_reply_bundle(store, blobs, run_io, keys, data, actor)
+    except BundleRejected as exc:
+        await store.audit((format_day(utc_now()), actor, None, f"import_refused:{exc.key}"))
+        raise
+
+
+async def _import_reply_bundle(store: Store, blobs: BlobStore, run_io: Callable[..., Any],
+                               keys: PublicKeyFile | None, data: bytes, actor: str) -> ImportResult:
     if keys is None:
         raise BundleRejected("staff.err.no_key")
     try:
@@ -337,18 +348,9 @@ async def import_reply_bundle(store: Store, blobs: BlobStore, run_io: Callable[.
         check_reply_recipients(bundle, mailbox_pks, [k.key_id for k in keys.keys])
     except WbsError as exc:
         raise BundleRejected("staff.err.recipients", detail=exc) from None
-    fresh, unchanged, written = [], 0, []
-    for entry in bundle.replies:
-        existing = await store.item(entry.item_id)
-        if existing is not None:
-            same = existing.report_code == entry.report_code and existing.sha256 == hashlib.sha256(entry.envelope).hexdigest()
-            if not same:
-                raise BundleRejected("staff.err.item_differs", item=entry.item_id)
-            unchanged += 1
-            continue
-        fresh.append(entry)
+    fresh, unchanged = await _fresh_replies(store, bundle)
     day = format_day(utc_now())
-    replies = []
+    replies, written = [], []
     statuses = 0
     try:
         for entry in fresh:
@@ -360,13 +362,40 @@ async def import_reply_bundle(store: Store, blobs: BlobStore, run_io: Callable[.
             statuses += status is not None
             replies.append((entry.report_code, NewItem(entry.item_id, "reply", "keyholder", None, temp.size, temp.sha256), status))
         audit = [(day, actor, code, f"reply_import{':status ' + status if status else ''}") for code, _, status in replies]
-        if replies:
-            await store.import_replies(day, replies, audit)
+        await store.import_replies(day, replies, audit, bundle_id=bundle.bundle_id)
     except BaseException:
         for item_id in written:
             await run_io(blobs.remove, item_id)
         raise
     return ImportResult(added=len(replies), unchanged=unchanged, statuses=statuses)
+
+
+async def _fresh_replies(store: Store, bundle: ReplyBundle) -> tuple[list[ReplyEntry], int]:
+    """The bundle's replies not stored yet, and how many are; a stale bundle is refused.
+
+    Stale: a reply the retention purge deleted, or a bundle imported before
+    whose replies are gone. Importing either again would deliver an old reply
+    a second time and could reopen a case closed long ago.
+    """
+    purged = await store.purged_items(e.item_id for e in bundle.replies)
+    for entry in bundle.replies:
+        if entry.item_id in purged:
+            raise BundleRejected("staff.err.item_purged", item=entry.item_id, code=entry.report_code,
+                                 day=purged[entry.item_id])
+    imported_on = await store.bundle_imported(bundle.bundle_id)
+    fresh, unchanged = [], 0
+    for entry in bundle.replies:
+        existing = await store.item(entry.item_id)
+        if existing is None:
+            if imported_on is not None:
+                raise BundleRejected("staff.err.bundle_replayed", item=entry.item_id, day=imported_on)
+            fresh.append(entry)
+            continue
+        same = existing.report_code == entry.report_code and existing.sha256 == hashlib.sha256(entry.envelope).hexdigest()
+        if not same:
+            raise BundleRejected("staff.err.item_differs", item=entry.item_id)
+        unchanged += 1
+    return fresh, unchanged
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from .web import check_csrf, lang_of, read_small_form, redirect, render, set_coo
 STAFF_COOKIE = "wbs_staff"
 MAX_BUNDLE_UPLOAD = 64 * 1024 * 1024
 MAX_IMPORT_PARTS = 4  # the form has two: csrf_token and bundle
+AUDIT_PAGE_ROWS = 200
 
 
 def _ctx(request: web.Request):  # type: ignore[no-untyped-def]
@@ -333,8 +334,14 @@ async def users_action(request: web.Request) -> web.Response:
 
 
 async def audit(request: web.Request) -> web.Response:
+    """The audit log, newest first, a page at a time; ``?before=N`` goes further back."""
     await require_member(request, admin=True)
-    return page(request, "audit.html", lines=await _ctx(request).store.audit_log())
+    raw = request.query.get("before", "")
+    before = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+    if raw and before is None:
+        raise BadRequest()
+    lines, older = await _ctx(request).store.audit_page(limit=AUDIT_PAGE_ROWS, before=before)
+    return page(request, "audit.html", lines=lines, older=older, first_page=before is None)
 
 
 async def statistics(request: web.Request) -> web.Response:

@@ -312,15 +312,34 @@ class Store:
         return Item(**{**dict(row), "exported": bool(row["exported"])}) if row else None
 
     async def import_replies(
-        self, day: str, replies: Sequence[tuple[str, NewItem, str | None]], audit: Sequence[tuple[str, str, str | None, str]]
+        self, day: str, replies: Sequence[tuple[str, NewItem, str | None]], audit: Sequence[tuple[str, str, str | None, str]],
+        *, bundle_id: str,
     ) -> None:
-        """One transaction: each (report code, reply item, new status or None), and the audit lines."""
+        """One transaction: each (report code, reply item, new status or None), the audit lines, and
+        the bundle's id remembered (a second import of the same bundle keeps the first day)."""
         async with self._transaction() as db:
             for code, item, status in replies:
                 await self._append_items(db, code, day, [item])
                 if status is not None:
                     await self._append_status(db, code, status, day)
             await self._insert_audit(db, day, audit)
+            await db.execute("INSERT OR IGNORE INTO imported_bundles (bundle_id, day) VALUES (?, ?)", (bundle_id, day))
+
+    async def bundle_imported(self, bundle_id: str) -> str | None:
+        """The day a reply bundle was first imported, or None."""
+        row = await self._one("SELECT day FROM imported_bundles WHERE bundle_id = ?", (bundle_id,))
+        return row["day"] if row else None
+
+    async def purged_items(self, item_ids: Iterable[str]) -> dict[str, str]:
+        """Of these item ids, those the retention purge deleted, with the day."""
+        ids = list(item_ids)
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" for _ in chunk)
+            for r in await self._all(f"SELECT item_id, day FROM purged_items WHERE item_id IN ({marks})", chunk):
+                found[r["item_id"]] = r["day"]
+        return found
 
     # Staff ----------------------------------------------------------------------
 
@@ -379,8 +398,14 @@ class Store:
         async with self._transaction() as db:
             await self._insert_audit(db, lines[0][0] if lines else "", lines)
 
-    async def audit_log(self, limit: int = 500) -> list[sqlite3.Row]:
-        return await self._all("SELECT day, actor, action, report_code, detail FROM audit ORDER BY seq DESC LIMIT ?", (limit,))
+    async def audit_page(self, *, limit: int, before: int | None = None) -> tuple[list[sqlite3.Row], int | None]:
+        """Up to ``limit`` audit rows, newest first, older than row ``before``; and the
+        ``before`` of the next older page, or None when these reach the first row."""
+        rows = await self._all(
+            "SELECT seq, day, actor, action, report_code, detail FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+            (before if before is not None else 2**63 - 1, limit + 1),
+        )
+        return rows[:limit], rows[limit - 1]["seq"] if len(rows) > limit else None
 
     async def status_change_with_audit(self, code: str, status: str, day: str, actor: str) -> None:
         async with self._transaction() as db:
@@ -435,10 +460,13 @@ class Retention:
         return [r["code"] for r in rows]
 
     async def purge_items(self, code: str, day: str, actor: str) -> list[str]:
-        """Delete a case's items (its status history stays); returns their ids."""
+        """Delete a case's items (its status history stays) and remember their ids, so no
+        reply bundle brings one back; returns the ids."""
         async with self._store._transaction() as db:
             async with db.execute("SELECT item_id FROM items WHERE report_code = ?", (code,)) as cur:
                 ids = [r[0] for r in await cur.fetchall()]
+            await db.executemany("INSERT OR IGNORE INTO purged_items (item_id, report_code, day) VALUES (?, ?, ?)",
+                                 [(i, code, day) for i in ids])
             await db.execute("DELETE FROM items WHERE report_code = ?", (code,))
             await Store._insert_audit(db, day, [(day, actor, code, f"purge:{len(ids)} item(s)")])
         return ids
