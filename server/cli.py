@@ -122,11 +122,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         store = await Store.open(folder.database)
         try:
             tmp = out.with_name(f".{out.name}.part")
-            with open(tmp, "wb") as dst:
-                manifest = await export(
-                    store, BlobStore(folder.blobs), dst, codes=args.report, everything=args.all,
-                    org_key_ids=[k.key_id for k in keys.active] if keys else [], actor=CLI_ACTOR,
-                )
+            try:
+                with open(tmp, "wb") as dst:
+                    manifest = await export(
+                        store, BlobStore(folder.blobs), dst, codes=args.report, everything=args.all,
+                        org_key_ids=[k.key_id for k in keys.active] if keys else [], actor=CLI_ACTOR,
+                    )
+            except BaseException:
+                tmp.unlink(missing_ok=True)  # never a half bundle left beside the real ones
+                raise
             os.replace(tmp, out)
             return manifest
         finally:

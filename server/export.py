@@ -9,7 +9,7 @@ from crypto.encoding import format_day, utc_now
 from crypto.export_bundle import ExportItem, ExportReport, check_export, write_export_bundle
 
 from .blobstore import BlobStore
-from .errors import NotFound
+from .errors import NotFound, StoreError
 from .storage import Store
 
 
@@ -55,7 +55,19 @@ async def plan_export(store: Store, blobs: BlobStore, *, codes: Sequence[str] | 
         chosen = await store.report_codes(unexported_only=not everything)
     reports = await gather_reports(store, blobs, chosen)
     check_export(reports, org_key_ids=org_key_ids)
+    await asyncio.to_thread(_check_blobs, blobs, [i for r in reports for i in r.items])
     return reports
+
+
+def _check_blobs(blobs: BlobStore, items: Sequence[ExportItem]) -> None:
+    """Every item's blob is there with its recorded size (its sha256 is checked as it streams)."""
+    for item in items:
+        try:
+            size = blobs.path(item.item_id).stat().st_size
+        except FileNotFoundError:
+            size = None
+        if size != item.size:
+            raise StoreError(f"stored item {item.item_id} is missing or has the wrong size; run 'wbs check'")
 
 
 async def write_export(store: Store, dst: BinaryIO, reports: Sequence[ExportReport], *, org_key_ids: Sequence[str],

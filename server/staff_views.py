@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 from datetime import date
 from typing import Any
 
@@ -20,6 +21,8 @@ from .errors import BadRequest, CsrfError, Forbidden, NotFound, PayloadTooLarge
 from .i18n import STATUSES
 from .storage import StaffMember
 from .web import check_csrf, lang_of, read_small_form, redirect, render, set_cookie
+
+log = logging.getLogger("wbs")
 
 STAFF_COOKIE = "wbs_staff"
 MAX_BUNDLE_UPLOAD = 64 * 1024 * 1024
@@ -227,7 +230,15 @@ async def export(request: web.Request) -> web.StreamResponse:
     })
     await response.prepare(request)
     writer = _ResponseWriter(response, asyncio.get_running_loop())
-    await write_export(ctx.store, writer, reports, org_key_ids=org_key_ids, actor=member.username)
+    try:
+        await write_export(ctx.store, writer, reports, org_key_ids=org_key_ids, actor=member.username)
+    except Exception as exc:
+        # Past the first byte no error page can follow: cut the connection, so the
+        # download fails visibly instead of ending as a ZIP that looks whole.
+        log.error("export stopped after it began: %s", type(exc).__name__)
+        if request.transport is not None:
+            request.transport.abort()
+        return response
     await response.write_eof()
     return response
 

@@ -4,16 +4,18 @@ export codes, logouts and password changes."""
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import re
+import sqlite3
 import time
 import zipfile
 from html.parser import HTMLParser
 
 import pytest
 
-from conftest import wbs
+from conftest import start_server, wbs
 from crypto.encoding import new_item_id
 from crypto.export_bundle import ExportBundle
 from test_keytools_support import keytools, write_cheap_keyring
@@ -219,3 +221,51 @@ def test_an_older_totp_code_after_a_newer_one_is_refused(shared_server):
     assert refused.status == 200 and "salah" in refused.text
     refused = again.login(code=newer)
     assert refused.status == 200 and "salah" in refused.text
+
+
+def test_an_export_over_a_damaged_store_never_ends_as_a_whole_looking_zip(tmp_path):
+    server = start_server(tmp_path)
+    try:
+        code = submit(server.client(), files=[FileField("a.pdf", b"%PDF " * 20_000)]).element_text("report-code")
+        member = Staff(server, "ekspor", "handler").ready()
+        blobs = sorted((server.data / "blobs").glob("??/*.wbse"), key=lambda p: p.stat().st_size)
+        # A missing blob is found before the first byte: an error page, not a ZIP.
+        saved = blobs[0].read_bytes()
+        blobs[0].unlink()
+        missing = member.client.get(f"/staff/export?report={code}")
+        assert missing.status == 500 and missing.headers["Content-Type"].startswith("text/html")
+        blobs[0].write_bytes(saved)
+        # A damaged one shows only as its bytes stream: the connection is cut, nothing marked exported.
+        damaged = bytearray(blobs[-1].read_bytes())
+        damaged[len(damaged) // 2] ^= 1
+        blobs[-1].write_bytes(bytes(damaged))
+        with pytest.raises((http.client.IncompleteRead, ConnectionError)):
+            member.client.get(f"/staff/export?report={code}")
+        assert member.client.get("/staff").status == 200
+        db = sqlite3.connect(server.data / "wbs.sqlite3")
+        assert db.execute("SELECT COUNT(*) FROM items WHERE exported = 1").fetchone() == (0,)
+        db.close()
+        assert "export stopped after it began: IntegrityError" in server.output()
+        assert "internal error" not in server.output()
+    finally:
+        server.stop()
+
+
+def test_wbs_export_over_a_damaged_store_leaves_no_file(tmp_path):
+    server = start_server(tmp_path)
+    try:
+        submit(server.client(), files=[FileField("a.pdf", b"%PDF " * 20_000)])
+    finally:
+        server.stop()
+    blob = max((server.data / "blobs").glob("??/*.wbse"), key=lambda p: p.stat().st_size)
+    damaged = bytearray(blob.read_bytes())
+    damaged[len(damaged) // 2] ^= 1
+    blob.write_bytes(bytes(damaged))
+    out = tmp_path / "out"
+    out.mkdir()
+    done = wbs("export", "--all", "--out", str(out / "x.zip"), "--config", str(server.config), check=False)
+    assert done.returncode == 1 and "does not match" in done.stderr and "Traceback" not in done.stderr
+    assert list(out.iterdir()) == []
+    blob.unlink()
+    done = wbs("export", "--all", "--out", str(out / "x.zip"), "--config", str(server.config), check=False)
+    assert done.returncode == 1 and "missing" in done.stderr and list(out.iterdir()) == []
