@@ -333,6 +333,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                               "This reply bundle is stale: reply {item} for report {code} was deleted on {day}"
                               " when its retention period ended. Nothing was imported; make a new bundle if a"
                               " reply is still needed."),
+    "staff.err.made_before_purge": ("Berkas balasan ini sudah usang: dibuat pada {made}, sebelum isi pengaduan {code}"
+                                    " dihapus pada {day} karena masa simpannya habis. Berkas ini tidak diimpor; buat"
+                                    " berkas balasan baru bila memang perlu.",
+                                    "This reply bundle is stale: it was made on {made}, before the content of report"
+                                    " {code} was deleted on {day} when its retention period ended. Nothing was"
+                                    " imported; make a new bundle if a reply is still needed."),
     "staff.err.bundle_replayed": ("Berkas balasan ini sudah diimpor pada {day}, dan balasan {item} darinya tidak lagi"
                                   " tersimpan. Berkas lama tidak diimpor ulang; buat berkas balasan baru bila"
                                   " memang perlu.",

@@ -373,15 +373,20 @@ async def _import_reply_bundle(store: Store, blobs: BlobStore, run_io: Callable[
 async def _fresh_replies(store: Store, bundle: ReplyBundle) -> tuple[list[ReplyEntry], int]:
     """The bundle's replies not stored yet, and how many are; a stale bundle is refused.
 
-    Stale: a reply the retention purge deleted, or a bundle imported before
-    whose replies are gone. Importing either again would deliver an old reply
+    Stale: a reply the retention purge deleted, a bundle made on a day before
+    its case was purged, or a bundle imported before whose replies are gone. Importing either again would deliver an old reply
     a second time and could reopen a case closed long ago.
     """
     purged = await store.purged_items(e.item_id for e in bundle.replies)
+    purge_days = await store.purge_days(e.report_code for e in bundle.replies)
+    made = bundle.created_at[:10]
     for entry in bundle.replies:
         if entry.item_id in purged:
             raise BundleRejected("staff.err.item_purged", item=entry.item_id, code=entry.report_code,
                                  day=purged[entry.item_id])
+        if made < purge_days.get(entry.report_code, ""):
+            raise BundleRejected("staff.err.made_before_purge", item=entry.item_id, code=entry.report_code,
+                                 made=made, day=purge_days[entry.report_code])
     imported_on = await store.bundle_imported(bundle.bundle_id)
     fresh, unchanged = [], 0
     for entry in bundle.replies:

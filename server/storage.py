@@ -330,6 +330,15 @@ class Store:
         row = await self._one("SELECT day FROM imported_bundles WHERE bundle_id = ?", (bundle_id,))
         return row["day"] if row else None
 
+    async def purge_days(self, codes: Iterable[str]) -> dict[str, str]:
+        """Of these reports, those whose items the retention purge deleted, with the last such day."""
+        found: dict[str, str] = {}
+        for code in set(codes):
+            row = await self._one("SELECT MAX(day) AS day FROM purged_items WHERE report_code = ?", (code,))
+            if row and row["day"]:
+                found[code] = row["day"]
+        return found
+
     async def purged_items(self, item_ids: Iterable[str]) -> dict[str, str]:
         """Of these item ids, those the retention purge deleted, with the day."""
         ids = list(item_ids)

@@ -145,3 +145,58 @@ def test_a_bundle_imported_before_is_refused_once_its_replies_are_gone(tmp_path)
     assert (first.added, first.statuses, again.added, again.unchanged) == (1, 1, 0, 1)
     assert refused.key == "staff.err.bundle_replayed" and "already imported on" in str(refused)
     assert audit[-1] == ("import_refused", "staff.err.bundle_replayed")
+
+
+def test_a_bundle_made_before_its_case_was_purged_is_refused(tmp_path):
+    from datetime import datetime, timezone
+
+    from nacl.public import PrivateKey
+
+    from crypto.encoding import new_item_id
+    from crypto.items import recipients_for, reply_plaintext, seal_json, sign_reply
+    from crypto.keyring import new_keyring
+    from crypto.keys import parse_public_key_file
+    from crypto.reply_bundle import ReplyEntry, build_reply_bundle
+    from server.blobstore import BlobStore
+    from server.staff import BundleRejected, import_reply_bundle
+    from server.storage import Account
+
+    code = "WBS-AB12C-DE34F"
+    ring = new_keyring("Inspektorat")
+    keys = parse_public_key_file(ring.public_key_file())
+    mailbox = PrivateKey.generate()
+
+    def bundle(day: int) -> bytes:
+        reply = sign_reply(reply_plaintext(report_code=code, sent_at="2026-11-01T08:00:00Z", body="B."), ring.newest)
+        entry = ReplyEntry(code, new_item_id(), seal_json(reply, recipients_for("reply", keys.keys,
+                                                                               mailbox.public_key)), "verification")
+        return build_reply_bundle([entry], ring.newest, now=datetime(2026, 11, day, 23, 59, tzinfo=timezone.utc))
+
+    blobs = BlobStore(tmp_path / "blobs")
+    blobs.prepare()
+
+    async def run_io(fn, *args):
+        return await asyncio.to_thread(fn, *args)
+
+    async def go():
+        store = await _store(tmp_path)
+        try:
+            account = Account("a" * 32, b"l", b"s", 1, 8, 1, bytes(mailbox.public_key), DAY)
+            await store.create_report(account=account, account_id=account.id, code=code, status="closed_proven",
+                                      day="2026-01-02", items=[])
+            await store._conn.execute("INSERT INTO items (item_id, report_code, position, kind, author, size, sha256,"
+                                      " created_day) VALUES (?, ?, 0, 'report', 'reporter', 1, 'x', ?)",
+                                      ("1" * 32, code, "2026-01-02"))
+            await Retention(store).purge_items(code, "2026-11-28", "retention")
+            with pytest.raises(BundleRejected) as refused:
+                await import_reply_bundle(store, blobs, run_io, keys, bundle(27), "kepala")
+            same_day = await import_reply_bundle(store, blobs, run_io, keys, bundle(28), "kepala")
+            later = await import_reply_bundle(store, blobs, run_io, keys, bundle(29), "kepala")
+            return refused.value, same_day, later
+        finally:
+            await store.close()
+
+    refused, same_day, later = run(go())
+    assert refused.key == "staff.err.made_before_purge"
+    assert "made on 2026-11-27, before the content of report" in str(refused) and "deleted on 2026-11-28" in str(refused)
+    assert same_day.added == later.added == 1
