@@ -43,15 +43,22 @@ class Config:
     kdf_m_kib: int = 65536
     kdf_p: int = 1
     kdf_workers: int = 2
-    kdf_queue: int = 4
-    kdf_wait_seconds: float = 60.0
+    kdf_queue: int = 4  # reporter logins waiting for a thread, beyond kdf_workers running
+    kdf_create_slots: int = 2  # new accounts (reports without a session) running or waiting: never more
+    kdf_staff_slots: int = 2  # staff logins and password changes, a lane reporters cannot fill
+    kdf_wait_seconds: float = 60.0  # how long a new report waits for a creation slot before "busy"
+    new_accounts_per_minute: int = 20  # the whole server's; a minute's worth may come at once
     # Sessions and login throttling
     session_idle_seconds: int = 15 * 60
     session_max_seconds: int = 2 * 60 * 60
     secure_cookies: bool = False
     login_failures_before_delay: int = 5
     login_max_delay_seconds: int = 3600
-    login_global_per_minute: int = 120
+    login_global_per_minute: int = 120  # failed logins a minute, all accounts together, before failures slow down
+    login_tarpit_seconds: float = 2.0  # how long a failed login past that budget waits for its answer
+    # Per Tor circuit, when the reporter listener is told circuit ids (PROXY protocol)
+    circuit_logins_per_minute: int = 10
+    circuit_reports_per_minute: int = 3
     # Case deadlines, in working days (the staff side uses them)
     acknowledge_working_days: int = 7
     feedback_days: int = 90
@@ -108,7 +115,9 @@ def check(config: Config) -> Config:
         raise ConfigError("default_lang must be 'id' or 'en'")
     for name in ("max_file_bytes", "max_report_bytes", "max_files", "max_text_chars", "max_short_chars",
                  "kdf_workers", "session_idle_seconds", "session_max_seconds", "login_global_per_minute",
-                 "max_uploads", "upload_idle_seconds", "upload_min_rate_bytes", "seal_workers"):
+                 "max_uploads", "upload_idle_seconds", "upload_min_rate_bytes", "seal_workers",
+                 "kdf_create_slots", "kdf_staff_slots", "new_accounts_per_minute", "circuit_logins_per_minute",
+                 "circuit_reports_per_minute"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"{name} must be positive")
     if config.upload_grace_seconds < 0:
@@ -119,6 +128,8 @@ def check(config: Config) -> Config:
         raise ConfigError("onion_address must be a v3 onion host name (56 characters + .onion)")
     if config.kdf_queue < 0:
         raise ConfigError("kdf_queue must not be negative")
+    if config.login_tarpit_seconds < 0:
+        raise ConfigError("login_tarpit_seconds must not be negative")
     split_addr(config.reporter_addr)
     split_addr(config.staff_addr)
     from crypto.items import PREFIX_RE

@@ -15,10 +15,10 @@ from .blobstore import BlobStore
 from .config import Config
 from .datafolder import DataFolder
 from .errors import NoOrgKey
-from .kdfpool import KdfPool
+from .kdfpool import CREATE, LOGIN, STAFF, KdfPool
 from .sessions import SessionStore
 from .storage import Store
-from .throttle import LoginThrottle
+from .throttle import CircuitLimit, LoginThrottle, RateLimit
 from .uploadlimits import Pace, UploadSlots
 
 log = logging.getLogger("wbs")
@@ -65,6 +65,9 @@ class Context:
     kdf: KdfPool
     sessions: SessionStore
     throttle: LoginThrottle
+    new_accounts: RateLimit
+    circuit_logins: CircuitLimit
+    circuit_reports: CircuitLimit
     keys: KeyState
     instance_secret: bytes
 
@@ -89,13 +92,21 @@ class Context:
             seal=ThreadPoolExecutor(max_workers=config.seal_workers, thread_name_prefix="seal"),
             uploads=UploadSlots(config.max_uploads),
             pace=Pace(config.upload_idle_seconds, config.upload_grace_seconds, config.upload_min_rate_bytes),
-            kdf=KdfPool(config.kdf_workers, config.kdf_queue),
+            kdf=KdfPool(config.kdf_workers, {
+                LOGIN: config.kdf_workers + config.kdf_queue,
+                CREATE: config.kdf_create_slots,
+                STAFF: config.kdf_staff_slots,
+            }),
             sessions=SessionStore(config.session_idle_seconds, config.session_max_seconds),
             throttle=LoginThrottle(
                 failures_before_delay=config.login_failures_before_delay,
                 max_delay=config.login_max_delay_seconds,
                 global_per_minute=config.login_global_per_minute,
+                tarpit_seconds=config.login_tarpit_seconds,
             ),
+            new_accounts=RateLimit(config.new_accounts_per_minute),
+            circuit_logins=CircuitLimit(config.circuit_logins_per_minute),
+            circuit_reports=CircuitLimit(config.circuit_reports_per_minute),
             keys=KeyState(folder),
             instance_secret=folder.instance_secret(),
         )

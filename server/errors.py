@@ -10,10 +10,11 @@
         ├── CsrfError          403  the form's token is missing or stale
         ├── Forbidden          403  a staff page for admins only
         ├── PayloadTooLarge    413  a file, the report or a field is over its limit
-        ├── TooManyAttempts    429  login throttled for this account or overall
+        ├── TooManyAttempts    429  login throttled for this account or this circuit
+        │   └── TooManyReports 429  reports from this circuit come too fast
         ├── UploadStalled      408  an upload sent nothing, or too little, for too long
         ├── UploadAborted      400  the client went away in the middle of an upload
-        ├── Busy               503  the key-derivation pool is full
+        ├── Busy               503  the key-derivation pool or the new-account rate is full
         │   └── UploadsBusy    503  as many uploads as allowed are running
         ├── NoOrgKey           503  no organisation key is installed yet
         └── DiskFull           507  the server lacks room to store more
@@ -85,6 +86,12 @@ class TooManyAttempts(ServerError):
 
     status = 429
     message_key = "error.throttled"
+
+
+class TooManyReports(TooManyAttempts):
+    """Too many reports in a short time; wait and send again."""
+
+    message_key = "error.reports_throttled"
 
 
 class Busy(ServerError):

@@ -229,6 +229,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "report and {count} files. Nothing was stored; send again with smaller files."),
     "error.throttled": ("Terlalu banyak percobaan masuk. Tunggu beberapa menit lalu coba lagi.",
                         "Too many login attempts. Wait a few minutes and try again."),
+    "error.reports_throttled": ("Terlalu banyak laporan dalam waktu singkat. Tunggu beberapa menit lalu kirim lagi.",
+                                "Too many reports in a short time. Wait a few minutes and send again."),
     "error.busy": ("Server sedang sibuk. Coba lagi sebentar lagi.", "The server is busy. Try again in a moment."),
     "error.no_key": ("Situs belum siap menerima pengaduan: kunci Inspektorat belum dipasang.",
                      "The site cannot receive reports yet: the Inspectorate's key is not installed."),

@@ -7,6 +7,7 @@ the only things that outlive the request are envelopes and the metadata of
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -39,9 +40,10 @@ from crypto.mailbox import (
 
 from .blobstore import no_room
 from .context import Context
-from .errors import DiskFull, NotFound, ServerError
+from .errors import Busy, DiskFull, NotFound, ServerError, TooManyAttempts, TooManyReports
 from .forms import ReportForm
 from .intake import SealedFile
+from .kdfpool import CREATE, LOGIN
 from .sessions import Session
 from .storage import Account, NewItem, Report
 
@@ -145,11 +147,35 @@ async def _new_code(ctx: Context) -> str:
     raise ServerError("could not draw a free report code")
 
 
+async def _new_mailbox_key(ctx: Context, codename: str, passphrase: str, salt: bytes, params: KdfParams,
+                           circuit: str | None) -> PrivateKey:
+    """A new account's key, within the server's new-account rate and the pool's creation lane.
+
+    A refusal spends neither the rate nor the circuit's budget.
+    """
+    if not ctx.new_accounts.take():
+        ctx.circuit_reports.give_back(circuit)
+        raise Busy()
+    try:
+        return await ctx.kdf.run(derive_mailbox_key, codename, passphrase, salt, params,
+                                 lane=CREATE, wait=ctx.config.kdf_wait_seconds)
+    except Busy:
+        ctx.new_accounts.give_back()
+        ctx.circuit_reports.give_back(circuit)
+        raise
+
+
 async def submit_report(
-    ctx: Context, form: ReportForm, files: list[SealedFile], lang: str, session: Session | None
+    ctx: Context, form: ReportForm, files: list[SealedFile], lang: str, session: Session | None,
+    circuit: str | None = None,
 ) -> Receipt:
-    """Store a validated report; a new account unless the reporter is logged in."""
+    """Store a validated report; a new account unless the reporter is logged in.
+
+    ``circuit`` is the Tor circuit the report came on, when the listener knows it.
+    """
     org = ctx.keys.require()
+    if not ctx.circuit_reports.take(circuit):
+        raise TooManyReports()
     now = utc_now()
     codename = passphrase = None
     new_account: Account | None = None
@@ -158,8 +184,7 @@ async def submit_report(
         passphrase = generate_passphrase(lang)
         salt = secrets.token_bytes(SALT_BYTES)
         params = _kdf_params(ctx)
-        key = await ctx.kdf.run(derive_mailbox_key, codename, passphrase, salt, params,
-                                wait=ctx.config.kdf_wait_seconds)
+        key = await _new_mailbox_key(ctx, codename, passphrase, salt, params, circuit)
         new_account = Account(
             id=secrets.token_hex(16),
             lookup=account_lookup(codename, ctx.instance_secret),
@@ -235,22 +260,34 @@ def _decoy_salt(ctx: Context, lookup: bytes) -> bytes:
     return hashlib.blake2b(lookup, digest_size=SALT_BYTES, key=ctx.instance_secret, person=b"wbs-decoy").digest()
 
 
-async def login(ctx: Context, codename: str, passphrase: str) -> Session:
-    """Derive the mailbox key and compare; one Argon2id run whether or not the account exists."""
+async def login(ctx: Context, codename: str, passphrase: str, circuit: str | None = None) -> Session:
+    """Derive the mailbox key and compare; one Argon2id run whether or not the account exists.
+
+    A failure past the overall budget is answered only after the tarpit
+    (the pool's thread already free), the same for every codename.
+    """
     try:
         lookup = account_lookup(codename, ctx.instance_secret)
         normalize_passphrase(passphrase)
     except CredentialError:
         raise LoginFailed() from None
     ctx.throttle.check(lookup)
+    if not ctx.circuit_logins.take(circuit):
+        raise TooManyAttempts()
     account = await ctx.store.find_account(lookup)
     if account is not None:
         salt, params = account.salt, KdfParams(account.kdf_t, account.kdf_m_kib, account.kdf_p)
     else:
         salt, params = _decoy_salt(ctx, lookup), _kdf_params(ctx)
-    key: PrivateKey = await ctx.kdf.run(derive_mailbox_key, codename, passphrase, salt, params)
+    try:
+        key: PrivateKey = await ctx.kdf.run(derive_mailbox_key, codename, passphrase, salt, params, lane=LOGIN)
+    except Busy:
+        ctx.circuit_logins.give_back(circuit)
+        raise
     if account is None or not public_keys_equal(bytes(key.public_key), account.mailbox_pk):
-        ctx.throttle.failed(lookup)
+        delay = ctx.throttle.failed(lookup)
+        if delay:
+            await asyncio.sleep(delay)
         raise LoginFailed()
     ctx.throttle.succeeded(lookup)
     return ctx.sessions.create(account.id, bytes(key))

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from . import reporting, retention
 from .appkeys import CONTEXT
-from .errors import BadRequest, CsrfError, DiskFull, FormNotStored, PayloadTooLarge
+from .errors import BadRequest, Busy, CsrfError, DiskFull, FormNotStored, PayloadTooLarge, TooManyAttempts
 from .forms import MAX_PERSONS, message_field_limits, report_field_limits, validate_message, validate_report
 from .intake import Intake, Limits, boundary_of
 from .sessions import SESSION_COOKIE
@@ -110,11 +110,17 @@ async def submit(request: web.Request) -> web.Response:
             await intake.discard()
             return _form_page(request, form=form, status=400, files_lost=files_lost)
         try:
-            receipt = await reporting.submit_report(ctx, form, data.files, lang_of(request), session)
-        except DiskFull:
+            receipt = await reporting.submit_report(ctx, form, data.files, lang_of(request), session,
+                                                    request.get("circuit"))
+        except (DiskFull, Busy, TooManyAttempts) as refused:
+            # Nothing was stored: the form again, with what was typed.
             files_lost = bool(data.files)
             await intake.discard()
-            return _form_page(request, form=form, status=507, files_lost=files_lost, notice="error.disk_full")
+            response = _form_page(request, form=form, status=refused.status, files_lost=files_lost,
+                                  notice=refused.message_key)
+            if refused.status == 503:
+                response.headers["Retry-After"] = "10"
+            return response
         except BaseException:
             await intake.discard()
             raise
@@ -132,7 +138,7 @@ async def login(request: web.Request) -> web.Response:
         raise CsrfError()
     codename = fields.get("codename", "")
     try:
-        session = await reporting.login(ctx, codename, fields.get("passphrase", ""))
+        session = await reporting.login(ctx, codename, fields.get("passphrase", ""), request.get("circuit"))
     except reporting.LoginFailed:
         return render(request, "reporter/login.html", status=200, failed=True, codename=codename[:64])
     ctx.sessions.end(request.cookies.get(SESSION_COOKIE))

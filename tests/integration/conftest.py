@@ -75,6 +75,8 @@ def start_server(tmp: Path, keyring: Keyring | None = None, *, data: Path | None
     settings.setdefault("kdf_t", TEST_CHEAPEST.t)
     settings.setdefault("kdf_m_kib", TEST_CHEAPEST.m_kib)
     settings.setdefault("min_free_bytes", 0)
+    # Tests make many new accounts a minute on one server; the ones about that rate set their own.
+    settings.setdefault("new_accounts_per_minute", 10_000)
     write_config(config, data, reporter_addr=f"127.0.0.1:{port}", staff_addr=f"127.0.0.1:{staff_port}", **settings)
     keyring = keyring or new_keyring("Inspektorat Daerah Kabupaten Klungkung")
     if fresh:
