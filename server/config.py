@@ -47,6 +47,7 @@ class Config:
     kdf_create_slots: int = 2  # new accounts (reports without a session) running or waiting: never more
     kdf_staff_slots: int = 2  # staff logins and password changes, a lane reporters cannot fill
     kdf_wait_seconds: float = 60.0  # how long a new report waits for a creation slot before "busy"
+    kdf_login_wait_seconds: float = 1.0  # how long a login waits, first come first served, before "busy"
     new_accounts_per_minute: int = 20  # the whole server's; a minute's worth may come at once
     # Sessions and login throttling
     session_idle_seconds: int = 15 * 60
@@ -128,8 +129,9 @@ def check(config: Config) -> Config:
         raise ConfigError("onion_address must be a v3 onion host name (56 characters + .onion)")
     if config.kdf_queue < 0:
         raise ConfigError("kdf_queue must not be negative")
-    if config.login_tarpit_seconds < 0:
-        raise ConfigError("login_tarpit_seconds must not be negative")
+    for name in ("login_tarpit_seconds", "kdf_login_wait_seconds", "kdf_wait_seconds"):
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{name} must not be negative")
     split_addr(config.reporter_addr)
     split_addr(config.staff_addr)
     from crypto.items import PREFIX_RE

@@ -22,9 +22,12 @@ Two more things keep a flood from slowing every other page:
   one by one and lowering needs no privilege, so the event loop keeps its
   CPU while derivations take what is left; on a busy machine logins slow
   down instead of pages.
-- a refusal waits ``REFUSAL_WAIT`` for a place before it answers "busy". A
-  person still gets an answer at once; a script retrying in a loop makes
-  tens of attempts a second instead of hundreds for the loop to parse.
+- a job waits for a place, first come first served, before it answers
+  "busy": ``wait`` seconds and at least ``REFUSAL_WAIT``. A login waits up
+  to ``kdf_login_wait_seconds`` (1 s), so a person queues behind a flood's
+  attempts instead of racing every retry for the place that frees up, and
+  still hears "busy" quickly; a script retrying in a loop makes a few
+  attempts a second instead of hundreds for the loop to parse.
 """
 
 from __future__ import annotations

@@ -280,7 +280,8 @@ async def login(ctx: Context, codename: str, passphrase: str, circuit: str | Non
     else:
         salt, params = _decoy_salt(ctx, lookup), _kdf_params(ctx)
     try:
-        key: PrivateKey = await ctx.kdf.run(derive_mailbox_key, codename, passphrase, salt, params, lane=LOGIN)
+        key: PrivateKey = await ctx.kdf.run(derive_mailbox_key, codename, passphrase, salt, params, lane=LOGIN,
+                                            wait=ctx.config.kdf_login_wait_seconds)
     except Busy:
         ctx.circuit_logins.give_back(circuit)
         raise
