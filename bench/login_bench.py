@@ -29,8 +29,9 @@ Home page under a login flood. First the idle p99 of N sequential ``GET /``
 logins (each its own visitor with its own CSRF cookie) while a 9th measures
 N more ``GET /``; the flood stops when the 9th is done. p99 is nearest-rank.
 Target: p99 under load <= 3 x idle p99. The flood's answers are counted:
-200 (a wrong login, after a full Argon2id run), 503 (the KDF pool full:
-refused at once), 429 (throttled).
+200 (a wrong login, after a full Argon2id run), 503 (the login places of
+the KDF pool full: refused after waiting up to ``kdf_login_wait_seconds``,
+1 s, for one), 429 (throttled).
 """
 
 from __future__ import annotations

@@ -59,6 +59,7 @@ BENCHMARKS = (
     Benchmark("coldstart", "coldstart_bench.py", 240, 180),
     Benchmark("reports", "reports_bench.py", 300, 300),
     Benchmark("login", "login_bench.py", 240, 180),
+    Benchmark("flood", "flood_bench.py", 600, 360),
     Benchmark("evidence", "evidence_bench.py", 480, 240),
     Benchmark("crypto", "crypto_bench.py", 300, 120, prints_targets=True),
     Benchmark("keytools", "keytools_open_bench.py", 300, 180, prints_targets=True),
