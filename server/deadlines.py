@@ -1,5 +1,5 @@
-"""Case deadlines in working days (hari kerja): Monday to Friday, without
-Indonesia's public holidays (the ``holidays`` package's calendar for ``ID``).
+"""Case deadlines in working days (hari kerja; the calendar is ``workdays``,
+shared with the offline workstation).
 
 Two deadlines run from the day a report arrives: acknowledge it (leave
 ``received``, or answer) within ``acknowledge_working_days`` working days,
@@ -10,39 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
 
-import holidays
+from workdays import add_working_days, is_working_day, working_days_between
+
+__all__ = ["FINAL_STATUSES", "Deadline", "add_working_days", "is_working_day", "next_deadline", "working_days_between"]
 
 FINAL_STATUSES = ("referred", "closed_proven", "closed_unproven", "rejected")
 SOON_DAYS = 2
-
-
-@lru_cache(maxsize=64)
-def _holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("ID", years=year))
-
-
-def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _holidays(day.year)
-
-
-def add_working_days(start: date, count: int) -> date:
-    """The day ``count`` working days after ``start`` (``start`` itself not counted)."""
-    day = start
-    left = count
-    while left > 0:
-        day += timedelta(days=1)
-        if is_working_day(day):
-            left -= 1
-    return day
-
-
-def working_days_between(start: date, end: date) -> int:
-    """Working days after ``start`` up to and including ``end``."""
-    if end <= start:
-        return 0
-    return sum(1 for n in range(1, (end - start).days + 1) if is_working_day(start + timedelta(days=n)))
 
 
 @dataclass(frozen=True)

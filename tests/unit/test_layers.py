@@ -33,3 +33,10 @@ def test_crypto_imports_only_stdlib_and_primitives():
 def test_halves_never_import_each_other():
     assert not {m for _, m in imports("server")} & {"keytools"}
     assert not {m for _, m in imports("keytools")} & {"server"}
+
+
+def test_working_day_calendar_belongs_to_neither_half():
+    """``workdays`` is shared by both halves, so it may import neither (nor anything but the calendar)."""
+    found = {m for _, m in imports("workdays")}
+    assert not found & {"server", "keytools", "crypto"}
+    assert found - set(sys.stdlib_module_names) <= {"holidays"}
