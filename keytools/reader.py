@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,9 @@ from urllib.parse import quote
 import jinja2
 
 from .cases import REPORT_FILE, Case, CasesFolder, ItemRecord
+from .deadlines import ACKNOWLEDGE_WORKING_DAYS, case_deadlines
 from .files import write_new_file
 from .labels import (
-    FINAL_STATUSES,
     STATUS_KEYS,
     category_label,
     flag_label,
@@ -34,7 +34,6 @@ from .labels import (
 )
 from .stats import compute_stats
 
-FEEDBACK_DAYS = 90  # the server's default ``feedback_days``: days from a report to a final status
 REPORT_FIELDS = (
     ("what", "Apa", "What"),
     ("who", "Siapa", "Who"),
@@ -61,7 +60,8 @@ def _environment() -> tuple[jinja2.Environment, str]:
         raise ValueError("reader.css must not contain '<'")
     env.globals.update(status_label=status_label, category_label=category_label, flag_label=flag_label,
                        flag_level=flag_level, warning_label=warning_label, quote=quote, size_label=size_label,
-                       css=css, csp=content_security_policy(css), FIELDS=REPORT_FIELDS)
+                       css=css, csp=content_security_policy(css), FIELDS=REPORT_FIELDS,
+                       ACK_DAYS=ACKNOWLEDGE_WORKING_DAYS, file_href=lambda view, rec: quote(rec.file))
     return env, css
 
 
@@ -77,7 +77,8 @@ class CaseView:
 
     case: Case
     age_days: int
-    due: date | None
+    ack_due: date | None  # the acknowledgement deadline, in working days; None once acknowledged
+    due: date | None  # the feedback deadline; None once final
     overdue: bool
     warnings: int
     report: dict[str, Any] | None
@@ -105,10 +106,10 @@ def size_label(size: int | None) -> str:
     return f"{size} B"
 
 
-def _view(folder: CasesFolder, case: Case, today: date) -> CaseView:
+def case_view(folder: CasesFolder, case: Case, today: date) -> CaseView:
+    """One case as the pages show it (the reader's and the desk's)."""
     created = date.fromisoformat(case.created_day)
-    final = case.status in FINAL_STATUSES
-    due = None if final else created + timedelta(days=FEEDBACK_DAYS)
+    deadlines = case_deadlines(case)
     attachments: dict[str | None, list[ItemRecord]] = {}
     thread = []
     report = None
@@ -124,7 +125,8 @@ def _view(folder: CasesFolder, case: Case, today: date) -> CaseView:
     warnings = len(case.warnings) + sum(
         1 for r in case.items.values() for f in r.flags if flag_level(f["code"]) == "warn")
     pending = [r for r in case.items.values() if r.source == "local"]
-    return CaseView(case, (today - created).days, due, bool(due and today > due), warnings,
+    return CaseView(case, (today - created).days, deadlines.acknowledge, deadlines.feedback, deadlines.overdue(today),
+                    warnings,
                     report, thread, attachments, pending)
 
 
@@ -137,7 +139,7 @@ def render_reader(folder: CasesFolder, *, today: date | None = None) -> Path:
     env, _ = _environment()
     today = today or date.today()
     cases = folder.cases()
-    views = [_view(folder, case, today) for case in cases]
+    views = [case_view(folder, case, today) for case in cases]
     for view in views:
         html = env.get_template("case.html").render(view=view, today=today, home="../")
         _write(folder.case_dir(view.code) / "index.html", html)
@@ -145,7 +147,7 @@ def render_reader(folder: CasesFolder, *, today: date | None = None) -> Path:
     order = list(STATUS_KEYS) + sorted({v.case.status for v in views} - set(STATUS_KEYS))
     for status in order:
         members = [v for v in views if v.case.status == status]
-        members.sort(key=lambda v: (v.due or date.max, v.case.created_day, v.code))
+        members.sort(key=lambda v: (v.ack_due or v.due or date.max, v.case.created_day, v.code))
         if members:
             groups.append((status, members))
     _write(folder.root / "index.html",
