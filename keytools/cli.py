@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from crypto.encoding import parse_json_object
-from crypto.errors import DecryptionError, WbsError
+from crypto.errors import WbsError
 from crypto.kdf import KEYRING_DEFAULT, KdfParams
 from crypto.keyring import KEYRING_FORMAT, Keyring, new_keyring, read_keyring, read_keyring_header, write_keyring
 from crypto.keys import parse_public_key_file
@@ -22,6 +22,8 @@ from crypto.keys import parse_public_key_file
 from .cases import CasesFolder
 from .errors import KeytoolsError, UsageError
 from .files import read_small_file, write_new_file
+from .keyfile import read_keyring_file
+from .keyfile import unlock_keyring as _unlock
 from .labels import STATUS_KEYS
 from .opener import open_bundle
 from .passphrase import new_passphrase, read_passphrase
@@ -31,7 +33,6 @@ from .shares import combine_shares, read_share_file, split_keyring
 from .stats import compute_stats, stats_csv
 
 PROG = "wbs-keytools"
-WRONG_PASSPHRASE = "wrong passphrase, or the keyring file is damaged"
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -50,16 +51,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _unlock(data: bytes, passphrase: str) -> Keyring:
-    try:
-        return read_keyring(data, passphrase)
-    except DecryptionError:
-        raise KeytoolsError(WRONG_PASSPHRASE) from None
-
-
 def _open_keyring(args: argparse.Namespace) -> Keyring:
-    data = read_small_file(Path(args.keyring), what="keyring")
-    read_keyring_header(data)  # a file that is not a keyring fails before the prompt
+    data = read_keyring_file(Path(args.keyring))  # a file that is not a keyring fails before the prompt
     return _unlock(data, read_passphrase(args.passphrase_file))
 
 

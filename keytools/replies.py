@@ -25,6 +25,7 @@ from .cases import CasesFolder, ItemRecord, fsync_dir, pretty_json, thread_name
 from .errors import UsageError
 from .files import read_small_file, write_new_file
 from .labels import STATUS_KEYS
+from .outbox import Outbox
 
 MAX_REPLY_CHARS = 20_000  # the server's limit for long text fields
 MAX_MESSAGE_FILE = 256 * 1024
@@ -49,26 +50,39 @@ def check_status(value: str) -> str:
     return value
 
 
+def clean_message(text: str, *, what: str = "the reply") -> str:
+    """A reply's text as it is sent: line ends made ``\\n``, outer blank lines dropped, within the limit."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        raise UsageError(f"{what} is empty")
+    if len(text) > MAX_REPLY_CHARS:
+        raise UsageError(f"{what} has more than {MAX_REPLY_CHARS} characters")
+    return text
+
+
 def read_message(path: Path) -> str:
-    """A reply's text from a UTF-8 file: line ends made ``\\n``, outer blank lines dropped."""
+    """A reply's text from a UTF-8 file (``clean_message``)."""
     data = read_small_file(path, what="message file")
     if len(data) > MAX_MESSAGE_FILE:
         raise UsageError(f"message file {path} is too large")
     try:
-        text = data.decode("utf-8").removeprefix("\ufeff")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"message file {path} is not UTF-8 text", hint="save it as UTF-8 in the text editor") from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not text:
-        raise UsageError(f"message file {path} is empty")
-    if len(text) > MAX_REPLY_CHARS:
-        raise UsageError(f"message file {path} has more than {MAX_REPLY_CHARS} characters")
-    return text
+    return clean_message(text, what=f"message file {path}")
 
 
 def make_replies(requests: Sequence[ReplyRequest], ring: Keyring, folder: CasesFolder,
                  *, now: datetime | None = None) -> tuple[bytes, list[WrittenReply]]:
     """The signed bundle's bytes, and each reply as written; nothing is stored yet."""
+    moment = now or utc_now()
+    written = seal_replies(requests, ring, folder, now=moment)
+    return build_reply_bundle([w.entry for w in written], ring.newest, moment), written
+
+
+def seal_replies(requests: Sequence[ReplyRequest], ring: Keyring, folder: CasesFolder,
+                 *, now: datetime | None = None) -> list[WrittenReply]:
+    """Each reply signed by the newest key and sealed to its reporter; nothing is stored yet."""
     if not requests:
         raise UsageError("no reply to write", hint="give --report CODE --message-file FILE")
     moment = now or utc_now()
@@ -82,7 +96,7 @@ def make_replies(requests: Sequence[ReplyRequest], ring: Keyring, folder: CasesF
             reply_plaintext(report_code=case.report_code, sent_at=format_time(moment), body=request.body), signer)
         envelope = seal_json(content, recipients_for("reply", public, unb64(case.mailbox_pk, size=32)))
         written.append(WrittenReply(ReplyEntry(case.report_code, new_item_id(), envelope, status), content))
-    return build_reply_bundle([w.entry for w in written], signer, moment), written
+    return written
 
 
 def record_replies(folder: CasesFolder, written: Sequence[WrittenReply]) -> None:
@@ -114,5 +128,15 @@ def write_replies(requests: Sequence[ReplyRequest], ring: Keyring, folder: Cases
     with folder.locked():
         data, written = make_replies(requests, ring, folder, now=now)
         write_new_file(Path(out), data, overwrite=overwrite)
+        record_replies(folder, written)
+    return written
+
+
+def queue_replies(requests: Sequence[ReplyRequest], ring: Keyring, folder: CasesFolder,
+                  *, now: datetime | None = None) -> list[WrittenReply]:
+    """``write_replies`` for the desk: into the outbox instead of a bundle file, then the local thread."""
+    with folder.locked():
+        written = seal_replies(requests, ring, folder, now=now)
+        Outbox(folder).add([w.entry for w in written], day=written[0].content["sent_at"][:10])
         record_replies(folder, written)
     return written
