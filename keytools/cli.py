@@ -9,6 +9,7 @@ Only this module parses arguments, prints and exits; the work is done by
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -20,6 +21,7 @@ from crypto.keyring import KEYRING_FORMAT, Keyring, new_keyring, read_keyring, r
 from crypto.keys import parse_public_key_file
 
 from .cases import CasesFolder
+from .desk.config import DEFAULT_ADDR, LOCK_AFTER_SECONDS, DeskConfig, loopback_addr
 from .errors import KeytoolsError, UsageError
 from .files import read_small_file, write_new_file
 from .keyfile import read_keyring_file
@@ -210,6 +212,25 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_desk(args: argparse.Namespace) -> int:
+    host, port = loopback_addr(args.addr)  # refused before anything is read or made
+    if not 0 < args.lock_after <= 24 * 60:
+        raise UsageError("--lock-after must be between 0 and 1440 minutes")
+    for name in ("inbox", "outbox"):
+        folder = getattr(args, name)
+        if folder is not None and not folder.is_dir():
+            raise UsageError(f"--{name} {folder} is not a folder")
+    read_keyring_file(Path(args.keyring))
+    CasesFolder.check(Path(args.cases), create=True)
+    config = DeskConfig(keyring=Path(args.keyring), cases=Path(args.cases), host=host, port=port, inbox=args.inbox,
+                        outbox=args.outbox, passphrase_file=args.passphrase_file,
+                        lock_after_seconds=args.lock_after * 60)
+    from .desk.app import serve_desk  # aiohttp only for this command
+
+    asyncio.run(serve_desk(config, announce=lambda line: print(line, flush=True)))
+    return 0
+
+
 class _ReplyPart(argparse.Action):
     """``--report`` starts a reply; ``--message-file`` and ``--status`` belong to the latest one."""
 
@@ -334,6 +355,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the CSV here instead of to standard output")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("desk", help="the keyholder desk: read, import and answer cases in a browser on this computer",
+                       description="Serve the keyholder desk on this computer's loopback address only: unlock the "
+                                   "keyring in the browser, import export bundles, read cases, reply, and take the "
+                                   "reply bundle for the server.")
+    p.add_argument("--keyring", required=True)
+    p.add_argument("--cases", required=True, help="the cases folder (made if new)")
+    p.add_argument("--addr", default=DEFAULT_ADDR, help=f"loopback HOST:PORT to listen on (default {DEFAULT_ADDR})")
+    p.add_argument("--inbox", type=Path, metavar="DIR", help="offer the export bundles (.zip) found in this folder")
+    p.add_argument("--outbox", type=Path, metavar="DIR",
+                   help="write reply bundles into this folder instead of downloading them")
+    p.add_argument("--lock-after", type=float, default=LOCK_AFTER_SECONDS / 60, metavar="MINUTES",
+                   help="lock the keyring after this many idle minutes (default 15)")
+    with_passphrase(p)
+    p.set_defaults(func=cmd_desk)
     return parser
 
 
