@@ -223,6 +223,11 @@ class Browser:
         self.to_next_page(self.driver.find_element(
             "xpath", f"//*[@id='{field_id}']/ancestor::form//button[@type='submit']"))
 
+    def press_form_of_value(self, value: str) -> None:
+        """The submit button of the form whose hidden field carries ``value`` (one button per file, say)."""
+        self.to_next_page(self.driver.find_element(
+            "xpath", f"//input[@type='hidden' and @value='{value}']/ancestor::form//button[@type='submit']"))
+
     def click_link(self, href: str, within: str = "main") -> None:
         self.to_next_page(self.find(f'{within} a[href="{href}"]'))
 

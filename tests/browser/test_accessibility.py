@@ -248,3 +248,47 @@ def test_staff_pages(browsers, server, axe_source):
     browser.step("user-added", audit)
     assert browser.find("#new-password").text
     audit.assert_clean(at_least=18)
+
+
+def test_desk_pages(browsers, axe_source, tmp_path):
+    from desk_support import start_desk
+    from desk_tour import CODE, desk_fixture
+    from test_keytools_support import PASSPHRASE
+
+    key, inbox, outbox = desk_fixture(tmp_path)
+    desk = start_desk(tmp_path, key, tmp_path / "kasus", "--inbox", inbox, "--outbox", outbox)
+    try:
+        audit = Audit(axe_source, phone=False)
+        browser = browsers("desk-audit", js=True)
+        browser.base = f"http://127.0.0.1:{desk.port}"
+        browser.open("/unlock")
+        browser.step("unlock", audit)
+        browser.fill_and_press("/unlock", passphrase="bukan frasa sandinya")
+        browser.step("unlock-failed", audit)
+        browser.fill_and_press("/unlock", passphrase=PASSPHRASE)
+        browser.step("cases-empty", audit)
+        browser.open("/import")
+        browser.step("import", audit)
+        browser.press_form_of_value("rusak.zip")
+        browser.step("import-damaged", audit)
+        browser.open("/import")
+        browser.press_form_of_value("ekspor.zip")
+        browser.step("imported", audit)
+        for path in ("/", "/?q=ZZZZ", f"/cases/{CODE}", "/replies", "/cases/WBS-AAAAA-AAAAA", "/tidak-ada"):
+            browser.open(path)
+            browser.step(path.strip("/").replace("/", "-").replace("?", "-") or "cases", audit)
+        browser.open(f"/cases/{CODE}")
+        browser.type("body", "   ")
+        browser.press(f"/cases/{CODE}/reply")
+        browser.step("case-reply-error", audit)
+        browser.type("body", "Terima kasih.")
+        browser.choose("new-status", "verification")
+        browser.press(f"/cases/{CODE}/reply")
+        browser.step("case-replied", audit)
+        browser.open("/replies")
+        browser.step("replies", audit)
+        browser.click_link("/replies/bundle")
+        browser.step("replies-written", audit)
+        audit.assert_clean(at_least=14)
+    finally:
+        desk.stop()
