@@ -10,6 +10,7 @@ domain to 127.0.0.1 (DNS rebinding).
 
 from __future__ import annotations
 
+import errno
 import hmac
 import logging
 import secrets
@@ -163,6 +164,11 @@ async def frame_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_page(request, exc.status, message_of(exc), exc.hint)
     except KeytoolsError as exc:
         return error_page(request, 400, str(exc), exc.hint)
+    except OSError as exc:  # a full disk, a folder gone: the file operations say which, never what was in it
+        log.error("file error %s", exc.strerror)
+        return error_page(request, 507 if exc.errno == errno.ENOSPC else 500,
+                          f"Berkas tidak dapat dibaca atau ditulis ({exc.strerror}); tidak ada yang diubah sebagian. / "
+                          "A file could not be read or written; nothing was changed halfway.")
     except web.HTTPNotFound:
         return error_page(request, 404, message_of(NotFound()))
     except web.HTTPMethodNotAllowed:
