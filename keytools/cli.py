@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -21,6 +22,7 @@ from crypto.keyring import KEYRING_FORMAT, Keyring, new_keyring, read_keyring, r
 from crypto.keys import parse_public_key_file
 
 from .cases import CasesFolder
+from .deadlines import acknowledge_lines
 from .desk.config import DEFAULT_ADDR, LOCK_AFTER_SECONDS, DeskConfig, loopback_addr
 from .errors import KeytoolsError, UsageError
 from .files import read_small_file, write_new_file
@@ -90,6 +92,8 @@ def cmd_open(args: argparse.Namespace) -> int:
     index = render_reader(folder)
     print(f"Opened {len(summary.reports)} report(s): {summary.new_items} new item(s), "
           f"{summary.known_items} already here, {summary.attachment_bytes} bytes of attachments.")
+    for line in acknowledge_lines(map(folder.require_case, summary.reports), date.today()):
+        print(line)
     for line in summary.warnings:
         print(f"{PROG}: warning: {line}", file=sys.stderr)
     print(f"Read the cases in a browser: {index.resolve().as_uri()}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Iterable
 
 from workdays import add_working_days
 
@@ -44,3 +45,15 @@ def case_deadlines(case: Case) -> CaseDeadlines:
         acknowledge=None if acknowledged(case) else add_working_days(created, ACKNOWLEDGE_WORKING_DAYS),
         feedback=None if final else created + timedelta(days=FEEDBACK_DAYS),
     )
+
+
+def acknowledge_lines(cases: Iterable[Case], today: date) -> list[str]:
+    """What ``open`` prints: each case still waiting for its first answer, and by when."""
+    lines = []
+    for case in cases:
+        due = case_deadlines(case).acknowledge
+        if due is not None:
+            late = ", OVERDUE" if today > due else ""
+            lines.append(f"{case.report_code}: acknowledge by {due} "
+                         f"({ACKNOWLEDGE_WORKING_DAYS} working days from {case.created_day}{late})")
+    return lines

@@ -24,6 +24,7 @@ import jinja2
 from .cases import REPORT_FILE, Case, CasesFolder, ItemRecord
 from .deadlines import ACKNOWLEDGE_WORKING_DAYS, case_deadlines
 from .files import write_new_file
+from .notes import Note, read_notes
 from .labels import (
     STATUS_KEYS,
     category_label,
@@ -85,6 +86,7 @@ class CaseView:
     thread: list[dict[str, Any]]
     attachments: dict[str | None, list[ItemRecord]]
     pending: list[ItemRecord]
+    notes: list[Note]
 
     @property
     def code(self) -> str:
@@ -127,7 +129,7 @@ def case_view(folder: CasesFolder, case: Case, today: date) -> CaseView:
     pending = [r for r in case.items.values() if r.source == "local"]
     return CaseView(case, (today - created).days, deadlines.acknowledge, deadlines.feedback, deadlines.overdue(today),
                     warnings,
-                    report, thread, attachments, pending)
+                    report, thread, attachments, pending, read_notes(folder, case.report_code))
 
 
 def _write(path: Path, html: str) -> None:

@@ -20,6 +20,7 @@ def desk_routes(app: web.Application) -> None:
     app.router.add_get("/cases/{code}", views.case_page)
     app.router.add_get("/cases/{code}/files/{item_id}", views.attachment)
     app.router.add_post("/cases/{code}/reply", views.reply)
+    app.router.add_post("/cases/{code}/notes", views.note)
     app.router.add_get("/replies", views.replies)
     app.router.add_get("/replies/bundle", views.reply_bundle)
     templates = resources.files("templates")

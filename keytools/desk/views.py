@@ -19,7 +19,8 @@ from crypto.keyring import Keyring
 
 from ..cases import Case, CasesFolder
 from ..deadlines import case_deadlines
-from ..errors import KeytoolsError
+from ..errors import KeytoolsError, UsageError
+from ..notes import add_note
 from ..files import write_new_file
 from ..keyfile import read_keyring_file, unlock_keyring
 from ..labels import STATUS_KEYS, flag_level
@@ -145,13 +146,15 @@ def _case(folder: CasesFolder, code: str) -> Case:
     return case
 
 
-def _case_page(request: web.Request, folder: CasesFolder, case: Case, *, status: int = 200,
-               body: str = "", chosen: str = "", error: str | None = None) -> web.Response:
+def _case_page(request: web.Request, folder: CasesFolder, case: Case, *, status: int = 200, body: str = "",
+               chosen: str = "", error: str | None = None, note: str = "", note_error: str | None = None) -> web.Response:
+    """The case; after a refused reply or note, with the typed text back in its field."""
     seen = SeenItems(folder)
     view = case_view(folder, case, date.today())
     new = seen.new_items(case)
     seen.visited(case)
-    return render(request, "case.html", status=status, view=view, new=new, body=body, chosen=chosen, error=error)
+    return render(request, "case.html", status=status, view=view, new=new, body=body, chosen=chosen, error=error,
+                  note=note, note_error=note_error)
 
 
 async def case_page(request: web.Request) -> web.StreamResponse:
@@ -199,6 +202,21 @@ async def reply(request: web.Request) -> web.StreamResponse:
                                           ring, folder)
         await asyncio.to_thread(render_reader, folder)
     raise redirect(request, f"/cases/{case.report_code}#item-{written[0].entry.item_id}")
+
+
+async def note(request: web.Request) -> web.StreamResponse:
+    folder = _folder(request)
+    case = await asyncio.to_thread(_case, folder, request.match_info["code"])
+    form = await read_form(request, limit=MAX_REPLY_FORM)
+    text = form.get("text", "")
+    try:
+        await asyncio.to_thread(add_note, folder, case.report_code, text, day=date.today().isoformat())
+    except UsageError:
+        error = ("Catatan kosong atau lebih dari 20.000 karakter; teks Anda masih di bawah. / "
+                 "The note is empty or longer than 20,000 characters; your text is still below.")
+        return await asyncio.to_thread(_case_page, request, folder, case, status=400, note=text, note_error=error)
+    await asyncio.to_thread(render_reader, folder)
+    raise redirect(request, f"/cases/{case.report_code}#notes")
 
 
 # -- import ------------------------------------------------------------------

@@ -38,6 +38,15 @@ def downloaded(folder: Path, pattern: str, timeout: float = 30) -> Path:
     raise AssertionError(f"no {pattern} in {folder} after {timeout} s: {list(folder.iterdir())}")
 
 
+def display(browser, css: str) -> str:
+    """The computed ``display`` of an element, through DevTools (page script is off)."""
+    root = browser.cdp("DOM.getDocument")["root"]["nodeId"]
+    node = browser.cdp("DOM.querySelector", {"nodeId": root, "selector": css})["nodeId"]
+    browser.cdp("CSS.enable")
+    style = browser.cdp("CSS.getComputedStyleForNode", {"nodeId": node})["computedStyle"]
+    return next(p["value"] for p in style if p["name"] == "display")
+
+
 def test_keyholder_answers_a_report_at_the_desk(browsers, tmp_path):
     key, _, ring = write_cheap_keyring(tmp_path / "keyholder")
     (tmp_path / "server").mkdir()
@@ -114,6 +123,16 @@ def test_keyholder_answers_a_report_at_the_desk(browsers, tmp_path):
         mailbox.open(f"/mailbox/reports/{code}")
         mailbox.step("reporter-reads")
         assert REPLY in mailbox.text("main") and "Verifikasi" in mailbox.text("main")
+
+        browser.open(f"/cases/{code}")
+        browser.cdp("Emulation.setEmulatedMedia", {"media": "print"})
+        browser.step("case-printed")
+        printed = {css: display(browser, css) for css in ("header nav", "#reply", "#add-note", "footer", "#report",
+                                                          "#thread", "#history")}
+        assert printed == {"header nav": "none", "#reply": "none", "#add-note": "none", "footer": "none",
+                           "#report": "block", "#thread": "block", "#history": "block"}
+        browser.cdp("Emulation.setEmulatedMedia", {"media": ""})
+        assert display(browser, "#reply") == "block"
 
         browser.open("/cases/WBS-AAAAA-AAAAA")
         browser.step("unknown-case")

@@ -212,3 +212,45 @@ def test_passphrase_file_unlocks_with_an_empty_field(tmp_path, keyholder):
         assert unlock(browser, "").status == 303 and browser.get("/").status == 200
     finally:
         desk.stop()
+
+
+def test_team_notes_stay_on_the_workstation(tmp_path, keyholder):
+    key, ring = keyholder
+    write_export(tmp_path / "e.zip", ring, [Case(CODE, dict(PLAIN_FIELDS))])
+    desk = start_desk(tmp_path, key, tmp_path / "kasus")
+    try:
+        browser = desk.client()
+        unlock(browser, PASSPHRASE)
+        assert import_file(browser, tmp_path / "e.zip").status == 200
+        page = browser.get(f"/cases/{CODE}")
+        refused = browser.post(f"/cases/{CODE}/notes", {"csrf_token": page.csrf, "text": "\n \n"})
+        assert refused.status == 400 and 'id="note-error"' in refused.text
+        long_note = "catatan " * 2501
+        refused = browser.post(f"/cases/{CODE}/notes", {"csrf_token": page.csrf, "text": long_note})
+        assert refused.status == 400 and long_note.strip() in refused.text  # the typed text comes back
+        added = browser.post(f"/cases/{CODE}/notes", {"csrf_token": page.csrf, "text": "Cek ke BPKAD minggu depan."})
+        assert added.status == 303 and added.headers["Location"] == f"/cases/{CODE}#notes"
+        assert "Cek ke BPKAD minggu depan." in page_text(browser.get(f"/cases/{CODE}").text)
+        notes = tmp_path / "kasus" / CODE / "notes.json"
+        assert notes.stat().st_mode & 0o777 == 0o600
+        assert json.loads(notes.read_text())["notes"][0]["text"] == "Cek ke BPKAD minggu depan."
+        assert "Cek ke BPKAD" in (tmp_path / "kasus" / CODE / "index.html").read_text()  # the static reader too
+        assert reply(browser, CODE, "Terima kasih.").status == 303
+        bundle = browser.get("/replies/bundle").body
+        assert b"BPKAD" not in bundle and b"Terima kasih" not in bundle  # sealed, and notes never travel
+    finally:
+        desk.stop()
+
+
+def test_open_names_the_acknowledgement_deadline(tmp_path, keyholder):
+    key, ring = keyholder
+    waiting = Case(CODE, dict(PLAIN_FIELDS), created_day="2026-11-20")  # a Friday: 7 working days is 1 December
+    answered = Case("WBS-HJ4KM-NP5QR", dict(PLAIN_FIELDS), status="verification", created_day="2026-11-20")
+    write_export(tmp_path / "e.zip", ring, [waiting, answered])
+    done = keytools("open", tmp_path / "e.zip", "--cases", tmp_path / "kasus", "--keyring", key,
+                    "--passphrase-file", tmp_path / "keyholder" / "pass.txt")
+    assert done.returncode == 0, done.stderr
+    assert f"{CODE}: acknowledge by 2026-12-01 (7 working days from 2026-11-20" in done.stdout
+    assert "WBS-HJ4KM-NP5QR: acknowledge" not in done.stdout
+    page = (tmp_path / "kasus" / CODE / "index.html").read_text()
+    assert re.search(r'id="ack-due">\s*2026-12-01', page)
