@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -254,3 +255,36 @@ def test_open_names_the_acknowledgement_deadline(tmp_path, keyholder):
     assert "WBS-HJ4KM-NP5QR: acknowledge" not in done.stdout
     page = (tmp_path / "kasus" / CODE / "index.html").read_text()
     assert re.search(r'id="ack-due">\s*2026-12-01', page)
+
+
+def test_full_disk_gives_a_clear_page_and_leaves_nothing(tmp_path, keyholder):
+    """The cases folder on a 1 MiB tmpfs: an export that cannot be stored, or cannot be opened there,
+    gives a clear page and leaves nothing behind."""
+    from skips import require_root
+
+    require_root("to mount a small tmpfs")
+    key, ring = keyholder
+    write_export(tmp_path / "big.zip", ring, [Case(CODE, dict(PLAIN_FIELDS),
+                                                    attachments=[Attachment("besar.bin", b"\x01" * 3 * 1024 * 1024)])])
+    # Fits as an upload, but not twice over: the disk fills while the attachment is opened.
+    write_export(tmp_path / "half.zip", ring, [Case(CODE, dict(PLAIN_FIELDS),
+                                                     attachments=[Attachment("separuh.bin", b"\x02" * 600 * 1024)])])
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(small)], check=True)
+    try:
+        desk = start_desk(tmp_path, key, small / "kasus")
+        try:
+            browser = desk.client()
+            unlock(browser, PASSPHRASE)
+            full = import_file(browser, tmp_path / "big.zip")
+            assert full.status == 400 and "make room on the disk" in full.text
+            assert sorted(p.name for p in (small / "kasus").iterdir()) == [".wbs-cases"]
+            full = import_file(browser, tmp_path / "half.zip")
+            assert full.status == 507 and "nothing was changed halfway" in full.text
+            assert sorted(p.name for p in (small / "kasus").iterdir()) == [".wbs-cases"]
+            assert browser.get("/").status == 200  # the desk goes on
+        finally:
+            desk.stop()
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
