@@ -14,9 +14,10 @@ full output and method) and runs here as a child process with a hard time
 limit. Each prints its own table, then one ``BENCH-RESULT`` line of JSON that
 this runner reads for the summary: every figure beside the reference it was
 measured against in the same run, their ratio, the target it is held to and
-MET / NOT MET. ``crypto_bench.py`` and ``keytools_open_bench.py`` print
-``TARGETS:`` lines instead (they also run on their own, without the
-server's helpers); those lines are parsed into the summary.
+MET / NOT MET. ``crypto_bench.py``, ``keytools_open_bench.py`` and
+``desk_import_bench.py`` print ``TARGETS:`` lines instead (they also run on
+their own, without the server's helpers); those lines are parsed into the
+summary.
 
 ``--code DIR`` measures another tree (e.g. a patched copy of the repository):
 every ``wbs`` process and every in-process reference imports from DIR. The
@@ -64,6 +65,7 @@ BENCHMARKS = (
     Benchmark("crypto", "crypto_bench.py", 300, 120, prints_targets=True),
     Benchmark("keytools", "keytools_open_bench.py", 300, 180, prints_targets=True),
     Benchmark("slow_uploads", "slow_uploads_bench.py", 240, 120),
+    Benchmark("desk", "desk_import_bench.py", 400, 180, prints_targets=True),
 )
 
 

@@ -49,11 +49,17 @@ async def _token(part: BodyPartReader) -> str:
 
 
 async def _copy(part: BodyPartReader, target: Path) -> int:
+    """Gather the body into pieces of ``PIECE`` bytes, each written by a thread (the loop never blocks on disk)."""
     size = 0
     with open(target, "wb") as out:
+        piece = bytearray()
         while chunk := await part.read_chunk(PIECE):
-            await asyncio.to_thread(out.write, chunk)
-            size += len(chunk)
+            piece += chunk
+            if len(piece) >= PIECE:
+                size += await asyncio.to_thread(out.write, piece)
+                piece = bytearray()
+        if piece:
+            size += await asyncio.to_thread(out.write, piece)
         await asyncio.to_thread(os.fsync, out.fileno())
     return size
 
