@@ -23,6 +23,7 @@ import jinja2
 
 from .cases import REPORT_FILE, Case, CasesFolder, ItemRecord
 from .deadlines import ACKNOWLEDGE_WORKING_DAYS, case_deadlines
+from .cleaned import CleanedCopy, read_cleaned
 from .files import write_new_file
 from .notes import Note, read_notes
 from .labels import (
@@ -62,7 +63,8 @@ def _environment() -> tuple[jinja2.Environment, str]:
     env.globals.update(status_label=status_label, category_label=category_label, flag_label=flag_label,
                        flag_level=flag_level, warning_label=warning_label, quote=quote, size_label=size_label,
                        css=css, csp=content_security_policy(css), FIELDS=REPORT_FIELDS,
-                       ACK_DAYS=ACKNOWLEDGE_WORKING_DAYS, file_href=lambda view, rec: quote(rec.file))
+                       ACK_DAYS=ACKNOWLEDGE_WORKING_DAYS, file_href=lambda view, rec: quote(rec.file),
+                       cleaned_href=lambda view, copy: quote(copy.file), can_clean=False)
     return env, css
 
 
@@ -87,6 +89,7 @@ class CaseView:
     attachments: dict[str | None, list[ItemRecord]]
     pending: list[ItemRecord]
     notes: list[Note]
+    cleaned: dict[str, CleanedCopy]
 
     @property
     def code(self) -> str:
@@ -129,7 +132,8 @@ def case_view(folder: CasesFolder, case: Case, today: date) -> CaseView:
     pending = [r for r in case.items.values() if r.source == "local"]
     return CaseView(case, (today - created).days, deadlines.acknowledge, deadlines.feedback, deadlines.overdue(today),
                     warnings,
-                    report, thread, attachments, pending, read_notes(folder, case.report_code))
+                    report, thread, attachments, pending, read_notes(folder, case.report_code),
+                    read_cleaned(folder, case.report_code))
 
 
 def _write(path: Path, html: str) -> None:

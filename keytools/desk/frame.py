@@ -24,6 +24,7 @@ from aiohttp import web
 
 from crypto.keyring import Keyring
 
+from ..cleaned import mat2_command
 from ..deadlines import ACKNOWLEDGE_WORKING_DAYS
 from ..errors import KeytoolsError
 from ..labels import STATUS_KEYS, category_label, flag_label, flag_level, status_label, warning_label
@@ -63,7 +64,9 @@ def template_environment() -> jinja2.Environment:
     env.globals.update(status_label=status_label, category_label=category_label, flag_label=flag_label,
                        flag_level=flag_level, warning_label=warning_label, size_label=size_label,
                        FIELDS=REPORT_FIELDS, STATUS_KEYS=STATUS_KEYS, ACK_DAYS=ACKNOWLEDGE_WORKING_DAYS,
-                       file_href=lambda view, rec: f"/cases/{quote(view.code)}/files/{quote(rec.item_id)}")
+                       file_href=lambda view, rec: f"/cases/{quote(view.code)}/files/{quote(rec.item_id)}",
+                       cleaned_href=lambda view, copy: f"/cases/{quote(view.code)}/files/{quote(copy.item_id)}/cleaned",
+                       can_clean=mat2_command() is not None)
     return env
 
 

@@ -19,6 +19,8 @@ def desk_routes(app: web.Application) -> None:
     app.router.add_post("/import/inbox", views.import_inbox)
     app.router.add_get("/cases/{code}", views.case_page)
     app.router.add_get("/cases/{code}/files/{item_id}", views.attachment)
+    app.router.add_get("/cases/{code}/files/{item_id}/cleaned", views.cleaned_copy)
+    app.router.add_post("/cases/{code}/files/{item_id}/clean", views.clean)
     app.router.add_post("/cases/{code}/reply", views.reply)
     app.router.add_post("/cases/{code}/notes", views.note)
     app.router.add_get("/replies", views.replies)

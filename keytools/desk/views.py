@@ -17,7 +17,8 @@ from crypto.errors import FormatError
 from crypto.items import check_report_code
 from crypto.keyring import Keyring
 
-from ..cases import Case, CasesFolder
+from ..cases import Case, CasesFolder, ItemRecord
+from ..cleaned import clean_attachment, read_cleaned
 from ..deadlines import case_deadlines
 from ..errors import KeytoolsError, UsageError
 from ..notes import add_note
@@ -171,15 +172,44 @@ def _download_name(name: str) -> str:
 async def attachment(request: web.Request) -> web.StreamResponse:
     folder = _folder(request)
     case = await asyncio.to_thread(_case, folder, request.match_info["code"])
-    record = case.items.get(request.match_info["item_id"])
-    if record is None or record.kind != "attachment":
-        raise NotFound("Lampiran ini tidak ada. / There is no such attachment.")
-    path = folder.case_dir(case.report_code) / record.file  # record.file is checked when case.json is read
+    record = _attachment_record(case, request.match_info["item_id"])
+    return _file_response(folder.case_dir(case.report_code) / record.file)  # record.file is checked in case.json
+
+
+def _file_response(path: Path) -> web.FileResponse:
+    """A download, never shown in the page: no type sniffing, a sandbox if it were opened."""
     return web.FileResponse(path, headers={
         "Content-Type": "application/octet-stream",
-        "Content-Disposition": _download_name(Path(record.file).name),
+        "Content-Disposition": _download_name(path.name),
         "Content-Security-Policy": "default-src 'none'; sandbox",
     })
+
+
+def _attachment_record(case: Case, item_id: str) -> ItemRecord:
+    record = case.items.get(item_id)
+    if record is None or record.kind != "attachment":
+        raise NotFound("Lampiran ini tidak ada. / There is no such attachment.")
+    return record
+
+
+async def cleaned_copy(request: web.Request) -> web.StreamResponse:
+    folder = _folder(request)
+    case = await asyncio.to_thread(_case, folder, request.match_info["code"])
+    copy = (await asyncio.to_thread(read_cleaned, folder, case.report_code)).get(request.match_info["item_id"])
+    if copy is None:
+        raise NotFound("Salinan bersih ini belum dibuat. / This cleaned copy has not been made.")
+    return _file_response(folder.case_dir(case.report_code) / copy.file)
+
+
+async def clean(request: web.Request) -> web.StreamResponse:
+    folder = _folder(request)
+    case = await asyncio.to_thread(_case, folder, request.match_info["code"])
+    record = _attachment_record(case, request.match_info["item_id"])
+    await read_form(request)
+    async with _work(request):
+        await asyncio.to_thread(clean_attachment, folder, case, record, day=date.today().isoformat())
+        await asyncio.to_thread(render_reader, folder)
+    raise redirect(request, f"/cases/{case.report_code}#report")
 
 
 async def reply(request: web.Request) -> web.StreamResponse:

@@ -4,12 +4,13 @@ test walks the same states in a browser)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from harness import FileField
 from tour import Page
 
-from desk_support import start_desk, unlock
+from desk_support import png_with_author, start_desk, unlock
 from test_keytools_support import PASSPHRASE, PLAIN_FIELDS, Attachment, Case, write_cheap_keyring, write_export
 
 CODE = "WBS-AB2CD-EF3GH"
@@ -22,7 +23,8 @@ def desk_fixture(tmp: Path) -> tuple[Path, Path, Path]:
     inbox.mkdir()
     outbox.mkdir()
     case = Case(CODE, dict(PLAIN_FIELDS, identity="Pegawai bagian umum"),
-                attachments=[Attachment("kuitansi.pdf", b"%PDF kuitansi")],
+                attachments=[Attachment("kuitansi.pdf", b"%PDF kuitansi"),
+                             Attachment("foto.png", png_with_author(b"I Made Pelapor"), "image/png")],
                 messages=[("Ini tambahan keterangan.", [Attachment("foto.jpg", b"\xff\xd8 foto")])])
     write_export(inbox / "ekspor.zip", ring, [case])
     damaged = bytearray((inbox / "ekspor.zip").read_bytes())
@@ -31,7 +33,21 @@ def desk_fixture(tmp: Path) -> tuple[Path, Path, Path]:
     return key, inbox, outbox
 
 
+def attachment_id(cases: Path, filename: str) -> str:
+    meta = json.loads((cases / CODE / "case.json").read_text())
+    return next(i["item_id"] for i in meta["items"] if i.get("filename") == filename)
+
+
+def require_mat2() -> None:
+    from keytools.cleaned import mat2_command
+    from skips import skip_or_fail
+
+    if mat2_command() is None:
+        skip_or_fail("mat2 is missing: apt-get install mat2 (.ci/run installs it)")
+
+
 def desk_pages(tmp: Path) -> list[Page]:
+    require_mat2()
     key, inbox, outbox = desk_fixture(tmp)
     desk = start_desk(tmp, key, tmp / "kasus", "--inbox", inbox, "--outbox", outbox)
     pages: list[Page] = []
@@ -56,6 +72,13 @@ def desk_pages(tmp: Path) -> list[Page]:
         keep("cases", "/", client.get("/"))
         keep("cases-search-none", "/?q=ZZZZ", client.get("/?q=ZZZZ"))
         keep("case", f"/cases/{CODE}", client.get(f"/cases/{CODE}"))
+        for name, expect in (("kuitansi.pdf", 400), ("foto.png", 303)):  # a broken PDF mat2 refuses; a photo
+            done = client.post(f"/cases/{CODE}/files/{attachment_id(tmp / 'kasus', name)}/clean",
+                               {"csrf_token": form.csrf})
+            assert done.status == expect, (name, done.status)
+            if expect == 400:
+                keep("case-clean-refused", "/clean", done, 400)
+        keep("case-cleaned", f"/cases/{CODE}", client.get(f"/cases/{CODE}"))
         keep("case-reply-error", f"/cases/{CODE}",
              client.post(f"/cases/{CODE}/reply", {"csrf_token": form.csrf, "body": "  "}), 400)
         client.post(f"/cases/{CODE}/reply", {"csrf_token": form.csrf, "body": "Terima kasih.", "status": "verification"})

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,3 +71,13 @@ def start_desk(tmp: Path, keyring: Path, cases: Path, *args: object) -> Desk:
 def unlock(client: Client, passphrase: str):
     page = client.get("/unlock")
     return client.post("/unlock", {"csrf_token": page.csrf, "passphrase": passphrase})
+
+
+def png_with_author(author: bytes) -> bytes:
+    """An 8x8 PNG whose tEXt chunk names its author: the metadata mat2 must take out."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    pixels = b"".join(b"\x00" + bytes([200, 30, 30]) * 8 for _ in range(8))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)) +
+            chunk(b"tEXt", b"Author\x00" + author) + chunk(b"IDAT", zlib.compress(pixels)) + chunk(b"IEND", b""))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import start_server, wbs
-from desk_support import start_desk, unlock
+from desk_support import png_with_author, start_desk, unlock
 from test_keytools_support import (
     PASSPHRASE, PLAIN_FIELDS, Attachment, Case, keytools, write_cheap_keyring, write_export)
 from test_reporter_journey import login, submit
@@ -288,3 +288,43 @@ def test_full_disk_gives_a_clear_page_and_leaves_nothing(tmp_path, keyholder):
             desk.stop()
     finally:
         subprocess.run(["umount", str(small)], check=True)
+
+
+def test_metadata_cleaned_copy_with_mat2(tmp_path, keyholder):
+    from keytools.cleaned import mat2_command
+    from skips import skip_or_fail
+
+    if mat2_command() is None:
+        skip_or_fail("mat2 is missing: apt-get install mat2 (.ci/run installs it)")
+    key, ring = keyholder
+    photo = png_with_author(b"I Made Pelapor")
+    write_export(tmp_path / "e.zip", ring, [Case(CODE, dict(PLAIN_FIELDS), attachments=[
+        Attachment("foto.png", photo, "image/png"), Attachment("catatan.xyz", b"bukan format yang dikenal")])])
+    desk = start_desk(tmp_path, key, tmp_path / "kasus")
+    try:
+        browser = desk.client()
+        unlock(browser, PASSPHRASE)
+        assert import_file(browser, tmp_path / "e.zip").status == 200
+        page = browser.get(f"/cases/{CODE}")
+        forms = dict(re.findall(r'action="(/cases/[^"]+/files/([0-9a-f]+)/clean)"', page.text))
+        assert len(forms) == 2
+        meta = json.loads((tmp_path / "kasus" / CODE / "case.json").read_text())
+        ids = {i["filename"]: i["item_id"] for i in meta["items"] if i["kind"] == "attachment"}
+
+        done = browser.post(f"/cases/{CODE}/files/{ids['foto.png']}/clean", {"csrf_token": page.csrf})
+        assert done.status == 303
+        page = browser.get(f"/cases/{CODE}")
+        cleaned = browser.get(f"/cases/{CODE}/files/{ids['foto.png']}/cleaned")
+        assert cleaned.status == 200 and cleaned.body.startswith(b"\x89PNG") and b"Pelapor" not in cleaned.body
+        assert browser.get(f"/cases/{CODE}/files/{ids['foto.png']}").body == photo  # the original stays
+        text = page_text(page.text)
+        assert hashlib.sha256(cleaned.body).hexdigest() in text and hashlib.sha256(photo).hexdigest() in text
+        assert f"/files/{ids['foto.png']}/clean\"" not in page.text  # made once
+
+        refused = browser.post(f"/cases/{CODE}/files/{ids['catatan.xyz']}/clean", {"csrf_token": page.csrf})
+        assert refused.status == 400 and "mat2 cannot clean this file" in refused.text
+        assert browser.get(f"/cases/{CODE}/files/{ids['catatan.xyz']}/cleaned").status == 404
+        assert {p.name for p in (tmp_path / "kasus" / CODE / "cleaned").iterdir()} == {
+            "cleaned.json", f"{ids['foto.png'][:8]}-foto.cleaned.png"}
+    finally:
+        desk.stop()
