@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,20 @@ def import_file(client, path: Path):
 def reply(client, code: str, body: str, status: str = ""):
     page = client.get(f"/cases/{code}")
     return client.post(f"/cases/{code}/reply", {"csrf_token": page.csrf, "body": body, "status": status})
+
+
+@contextmanager
+def desk_with(tmp_path: Path, key: Path, ring, cases: list, *args: object):
+    """A desk over an export of ``cases``, unlocked and with the export imported: (browser, desk)."""
+    write_export(tmp_path / "e.zip", ring, cases)
+    desk = start_desk(tmp_path, key, tmp_path / "kasus", *args)
+    try:
+        browser = desk.client()
+        unlock(browser, PASSPHRASE)
+        assert import_file(browser, tmp_path / "e.zip").status == 200
+        yield browser, desk
+    finally:
+        desk.stop()
 
 
 @pytest.fixture
@@ -70,6 +85,8 @@ def test_round_trip_with_a_real_server(tmp_path, keyholder):
         assert "Diterima / Received" in row and "2 baru" in row and "hari kerja" in listing.text
 
         case_page = keyholder_browser.get(f"/cases/{code}")
+        assert re.search(r"<title>(.*?)</title>", case_page.text, re.S).group(1) == f"{code} · Meja kerja WBS"
+        assert case_page.text.count(f'action="/cases/{code}/notes"') == case_page.text.count(f'/{code}/reply"') == 1
         text = page_text(case_page.text)
         assert "Pungutan liar" in text and "Pegawai bagian umum" in text and "kuitansi asli.pdf" in text
         assert "2 baru" not in page_text(keyholder_browser.get("/").text)  # seen now
@@ -177,12 +194,8 @@ def test_inbox_and_outbox_folders(tmp_path, keyholder):
 
 def test_auto_lock_ends_access(tmp_path, keyholder):
     key, ring = keyholder
-    write_export(tmp_path / "e.zip", ring, [Case(CODE, dict(PLAIN_FIELDS))])
-    desk = start_desk(tmp_path, key, tmp_path / "kasus", "--lock-after", "0.04")  # 2.4 seconds
-    try:
-        browser = desk.client()
-        unlock(browser, PASSPHRASE)
-        assert import_file(browser, tmp_path / "e.zip").status == 200
+    cases = [Case(CODE, dict(PLAIN_FIELDS))]
+    with desk_with(tmp_path, key, ring, cases, "--lock-after", "0.04") as (browser, _):  # 2.4 seconds
         page = browser.get(f"/cases/{CODE}")
         assert page.status == 200
         time.sleep(3.0)
@@ -192,8 +205,6 @@ def test_auto_lock_ends_access(tmp_path, keyholder):
         assert unlock(browser, PASSPHRASE).status == 303 and browser.get("/").status == 200
         assert browser.post("/lock", {"csrf_token": page.csrf}).status == 303
         assert browser.get("/").headers["Location"] == "/unlock"
-    finally:
-        desk.stop()
 
 
 @pytest.mark.parametrize("addr", ["0.0.0.0:8090", "192.168.1.10:8090", "[::]:8090", "desk.example.org:8090", "8090"])
@@ -217,12 +228,7 @@ def test_passphrase_file_unlocks_with_an_empty_field(tmp_path, keyholder):
 
 def test_team_notes_stay_on_the_workstation(tmp_path, keyholder):
     key, ring = keyholder
-    write_export(tmp_path / "e.zip", ring, [Case(CODE, dict(PLAIN_FIELDS))])
-    desk = start_desk(tmp_path, key, tmp_path / "kasus")
-    try:
-        browser = desk.client()
-        unlock(browser, PASSPHRASE)
-        assert import_file(browser, tmp_path / "e.zip").status == 200
+    with desk_with(tmp_path, key, ring, [Case(CODE, dict(PLAIN_FIELDS))]) as (browser, _):
         page = browser.get(f"/cases/{CODE}")
         refused = browser.post(f"/cases/{CODE}/notes", {"csrf_token": page.csrf, "text": "\n \n"})
         assert refused.status == 400 and 'id="note-error"' in refused.text
@@ -239,8 +245,6 @@ def test_team_notes_stay_on_the_workstation(tmp_path, keyholder):
         assert reply(browser, CODE, "Terima kasih.").status == 303
         bundle = browser.get("/replies/bundle").body
         assert b"BPKAD" not in bundle and b"Terima kasih" not in bundle  # sealed, and notes never travel
-    finally:
-        desk.stop()
 
 
 def test_open_names_the_acknowledgement_deadline(tmp_path, keyholder):
@@ -298,13 +302,9 @@ def test_metadata_cleaned_copy_with_mat2(tmp_path, keyholder):
         skip_or_fail("mat2 is missing: apt-get install mat2 (.ci/run installs it)")
     key, ring = keyholder
     photo = png_with_author(b"I Made Pelapor")
-    write_export(tmp_path / "e.zip", ring, [Case(CODE, dict(PLAIN_FIELDS), attachments=[
-        Attachment("foto.png", photo, "image/png"), Attachment("catatan.xyz", b"bukan format yang dikenal")])])
-    desk = start_desk(tmp_path, key, tmp_path / "kasus")
-    try:
-        browser = desk.client()
-        unlock(browser, PASSPHRASE)
-        assert import_file(browser, tmp_path / "e.zip").status == 200
+    cases = [Case(CODE, dict(PLAIN_FIELDS), attachments=[Attachment("foto.png", photo, "image/png"),
+                                                         Attachment("catatan.xyz", b"bukan format yang dikenal")])]
+    with desk_with(tmp_path, key, ring, cases) as (browser, _):
         page = browser.get(f"/cases/{CODE}")
         forms = dict(re.findall(r'action="(/cases/[^"]+/files/([0-9a-f]+)/clean)"', page.text))
         assert len(forms) == 2
@@ -326,5 +326,3 @@ def test_metadata_cleaned_copy_with_mat2(tmp_path, keyholder):
         assert browser.get(f"/cases/{CODE}/files/{ids['catatan.xyz']}/cleaned").status == 404
         assert {p.name for p in (tmp_path / "kasus" / CODE / "cleaned").iterdir()} == {
             "cleaned.json", f"{ids['foto.png'][:8]}-foto.cleaned.png"}
-    finally:
-        desk.stop()
