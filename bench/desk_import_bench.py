@@ -57,7 +57,7 @@ from urllib.parse import urlencode
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from keytools_open_bench import CODE, CODE_, MiB, PASSPHRASE, measure_reference, parse_size  # noqa: E402
+from keytools_open_bench import CODE, CODE_, MiB, alternate, measure_reference, parse_size  # noqa: E402
 
 RATIO_TARGET = 0.3
 RSS_TARGET_MIB = 150
@@ -174,15 +174,11 @@ def measure_size(size: int, repeats: int) -> dict[str, float]:
         inputs = json.loads(made.stdout)
         print(f"\ndesk import: one attachment of {size / MiB:.0f} MiB in a "
               f"{os.path.getsize(folder / 'export.zip') / MiB:.0f} MiB bundle; {repeats} run(s) each, alternating")
-        print(f"{'run':<6} {'side':<10} {'seconds':>8} {'MB/s':>8} {'peak MiB':>10}")
-        desks, refs = [], []
-        for n in range(repeats):
-            ref = measure_reference(folder, inputs["offset"], inputs["length"])
-            refs.append(ref)
-            print(f"{n + 1:<6} {'reference':<10} {ref[0]:8.2f} {size / 1e6 / ref[0]:8.1f} {ref[1]:10.1f}", flush=True)
-            got = measure_desk(folder, n, inputs["sha256"])
-            desks.append(got)
-            print(f"{n + 1:<6} {'desk':<10} {got[0]:8.2f} {size / 1e6 / got[0]:8.1f} {got[1]:10.1f}", flush=True)
+        runs = alternate(size, repeats, [
+            ("reference", lambda n: measure_reference(folder, inputs["offset"], inputs["length"])),
+            ("desk", lambda n: measure_desk(folder, n, inputs["sha256"])),
+        ], memory="peak MiB")
+        desks, refs = runs["desk"], runs["reference"]
     return {"size": size, "desk_mbs": max(size / 1e6 / s for s, _ in desks),
             "ref_mbs": max(size / 1e6 / s for s, _ in refs), "desk_rss": max(r for _, r in desks)}
 

@@ -57,7 +57,7 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 BENCH = Path(__file__).resolve().parent
 CODE = Path(os.environ.get("WBS_BENCH_CODE") or BENCH.parent).resolve()
@@ -206,6 +206,19 @@ def measure_reference(folder: Path, offset: int, length: int) -> tuple[float, fl
     return seconds, rss
 
 
+def alternate(size: int, repeats: int, sides: Sequence[tuple[str, Callable[[int], tuple[float, float]]]],
+              *, memory: str = "ru_maxrss MiB") -> dict[str, list[tuple[float, float]]]:
+    """Each side in turn, ``repeats`` times, a row printed per run: (seconds, MiB) of every run by side."""
+    print(f"{'run':<12} {'side':<10} {'seconds':>8} {'MB/s':>8} {memory:>14}")
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in sides}
+    for n in range(repeats):
+        for name, measure in sides:
+            seconds, mib = measure(n)
+            runs[name].append((seconds, mib))
+            print(f"{n + 1:<12} {name:<10} {seconds:8.2f} {size / 1e6 / seconds:8.1f} {mib:14.1f}", flush=True)
+    return runs
+
+
 def measure_size(size: int, repeats: int, real_kdf: bool) -> dict[str, float]:
     """Make one bundle of ``size``, then open it and run the reference, taking turns."""
     base = os.environ.get("WBS_BENCH_TMP") or None
@@ -224,15 +237,11 @@ def measure_size(size: int, repeats: int, real_kdf: bool) -> dict[str, float]:
               f" {repeats} run(s) each, alternating")
         print(f"this process's RSS (the floor of every child's ru_maxrss): "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
-        print(f"{'run':<12} {'side':<10} {'seconds':>8} {'MB/s':>8} {'ru_maxrss MiB':>14}")
-        opens, refs = [], []
-        for n in range(repeats):
-            ref = measure_reference(folder, inputs["offset"], inputs["length"])
-            refs.append(ref)
-            print(f"{n + 1:<12} {'reference':<10} {ref[0]:8.2f} {size / 1e6 / ref[0]:8.1f} {ref[1]:14.1f}", flush=True)
-            opened = measure_open(folder, n, inputs["sha256"])
-            opens.append(opened)
-            print(f"{n + 1:<12} {'open':<10} {opened[0]:8.2f} {size / 1e6 / opened[0]:8.1f} {opened[1]:14.1f}", flush=True)
+        runs = alternate(size, repeats, [
+            ("reference", lambda n: measure_reference(folder, inputs["offset"], inputs["length"])),
+            ("open", lambda n: measure_open(folder, n, inputs["sha256"])),
+        ])
+        opens, refs = runs["open"], runs["reference"]
     result = {"size": size, "open_mbs": max(size / 1e6 / s for s, _ in opens),
               "ref_mbs": max(size / 1e6 / s for s, _ in refs),
               "open_rss": max(r for _, r in opens), "ref_rss": max(r for _, r in refs)}

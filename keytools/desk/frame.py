@@ -160,7 +160,8 @@ async def frame_middleware(request: web.Request, handler: Handler) -> web.Stream
     if request["ring"] is None and not request.path.startswith(OPEN_PATHS):
         if request.method == "GET":
             raise redirect(request, "/unlock")
-        return error_page(request, 403, "Meja kerja terkunci; buka kuncinya lagi. / The desk is locked; unlock it again.")
+        return error_page(request, 403, "Meja kerja terkunci; buka kuncinya lagi. / "
+                                        "The desk is locked; unlock it again.")
     try:
         return await handler(request)
     except DeskError as exc:

@@ -45,7 +45,9 @@ class DeskState:
     def keyring_for(self, session: str | None) -> Keyring | None:
         """The keyring, for the session that unlocked it and while not idle; each use counts as activity."""
         self.expire()
-        if self._ring is None or not session or not hmac.compare_digest(session.encode("utf-8", "replace"), self._session.encode()):
+        if self._ring is None or not session:
+            return None
+        if not hmac.compare_digest(session.encode("utf-8", "replace"), self._session.encode()):
             return None
         self._last_seen = self.clock()
         return self._ring

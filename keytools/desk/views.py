@@ -143,12 +143,14 @@ def _case(folder: CasesFolder, code: str) -> Case:
     case = folder.load_case(code)
     if case is None:
         raise NotFound("Kasus ini tidak ada di komputer ini. / There is no such case on this computer.",
-                       hint="Impor berkas ekspor yang memuatnya lebih dulu. / Import an export bundle that holds it first.")
+                       hint="Impor berkas ekspor yang memuatnya lebih dulu. / "
+                            "Import an export bundle that holds it first.")
     return case
 
 
 def _case_page(request: web.Request, folder: CasesFolder, case: Case, *, status: int = 200, body: str = "",
-               chosen: str = "", error: str | None = None, note: str = "", note_error: str | None = None) -> web.Response:
+               chosen: str = "", error: str | None = None, note: str = "",
+               note_error: str | None = None) -> web.Response:
     """The case; after a refused reply or note, with the typed text back in its field."""
     seen = SeenItems(folder)
     view = case_view(folder, case, date.today())

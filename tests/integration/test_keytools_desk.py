@@ -27,7 +27,8 @@ CODE = "WBS-AB2CD-EF3GH"
 
 def import_file(client, path: Path):
     page = client.get("/import")
-    return client.post_multipart("/import", [("csrf_token", page.csrf), ("bundle", FileField(path.name, path.read_bytes()))])
+    return client.post_multipart("/import", [("csrf_token", page.csrf),
+                                             ("bundle", FileField(path.name, path.read_bytes()))])
 
 
 def reply(client, code: str, body: str, status: str = ""):
@@ -95,7 +96,8 @@ def test_round_trip_with_a_real_server(tmp_path, keyholder):
         download = keyholder_browser.get(href)
         assert download.status == 200 and download.body == EVIDENCE
         assert download.headers["Content-Type"] == "application/octet-stream"
-        assert re.match(r'attachment; filename="[0-9a-f]{8}-kuitansi_asli\.pdf"', download.headers["Content-Disposition"])
+        assert re.match(r'attachment; filename="[0-9a-f]{8}-kuitansi_asli\.pdf"',
+                        download.headers["Content-Disposition"])
 
         sent = reply(keyholder_browser, code, "Terima kasih. Laporan Anda kami verifikasi.", "verification")
         assert sent.status == 303
