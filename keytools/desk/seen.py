@@ -6,6 +6,8 @@ the plaintext cases they describe.
 
 from __future__ import annotations
 
+import threading
+
 from crypto.encoding import parse_json_object
 from crypto.errors import FormatError
 
@@ -16,6 +18,8 @@ MAX_SEEN_JSON = 16 * 1024 * 1024
 
 
 class SeenItems:
+    _writing = threading.Lock()  # two case pages at once must not write the file at the same moment
+
     def __init__(self, folder: CasesFolder) -> None:
         self.path = folder.root / SEEN_FILE
 
@@ -34,7 +38,8 @@ class SeenItems:
         return set(case.items) - set(self._load().get(case.report_code, []))
 
     def visited(self, case: Case) -> None:
-        seen = self._load()
-        if set(seen.get(case.report_code, [])) != set(case.items):
-            seen[case.report_code] = sorted(case.items)
-            write_json(self.path, seen)
+        with self._writing:
+            seen = self._load()
+            if set(seen.get(case.report_code, [])) != set(case.items):
+                seen[case.report_code] = sorted(case.items)
+                write_json(self.path, seen)

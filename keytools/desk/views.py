@@ -6,8 +6,8 @@ import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import AsyncIterator
 from urllib.parse import quote
 
@@ -21,13 +21,13 @@ from ..cases import Case, CasesFolder, ItemRecord
 from ..cleaned import clean_attachment, read_cleaned
 from ..deadlines import case_deadlines
 from ..errors import KeytoolsError, UsageError
-from ..notes import add_note
 from ..files import write_new_file
 from ..keyfile import read_keyring_file, unlock_keyring
 from ..labels import STATUS_KEYS, flag_level
-from ..passphrase import read_passphrase
+from ..notes import add_note
 from ..opener import OpenSummary, open_bundle
 from ..outbox import Outbox, TakenBundle
+from ..passphrase import read_passphrase
 from ..reader import case_view, render_reader
 from ..replies import ReplyRequest, clean_message, queue_replies
 from .appkeys import STATE, WORK
@@ -39,6 +39,10 @@ from .uploads import receive_bundle, upload_file
 MAX_PASSPHRASE_CHARS = 1024
 MAX_REPLY_FORM = 512 * 1024  # 20,000 characters, each up to 4 UTF-8 bytes, each byte up to 3 when urlencoded
 MAX_SEARCH_CHARS = 40
+BUSY_KEEPS_TEXT = ("Meja kerja sedang sibuk (misalnya mengimpor); teks Anda masih di bawah, kirim lagi sebentar "
+                   "lagi. / The desk is busy (importing, say); your text is still below: send it again in a moment.")
+NOTE_REFUSED = ("Catatan kosong atau lebih dari 20.000 karakter; teks Anda masih di bawah. / "
+                "The note is empty or longer than 20,000 characters; your text is still below.")
 
 
 def _folder(request: web.Request) -> CasesFolder:
@@ -229,10 +233,14 @@ async def reply(request: web.Request) -> web.StreamResponse:
                  "The reply is empty or longer than 20,000 characters; your text is still below.")
         return await asyncio.to_thread(_case_page, request, folder, case, status=400, body=body, chosen=chosen,
                                        error=error)
-    async with _work(request):
-        written = await asyncio.to_thread(queue_replies, [ReplyRequest(case.report_code, text, chosen or None)],
-                                          ring, folder)
-        await asyncio.to_thread(render_reader, folder)
+    try:
+        async with _work(request):
+            written = await asyncio.to_thread(queue_replies, [ReplyRequest(case.report_code, text, chosen or None)],
+                                              ring, folder)
+            await asyncio.to_thread(render_reader, folder)
+    except Busy:
+        return await asyncio.to_thread(_case_page, request, folder, case, status=Busy.status, body=body,
+                                       chosen=chosen, error=BUSY_KEEPS_TEXT)
     raise redirect(request, f"/cases/{case.report_code}#item-{written[0].entry.item_id}")
 
 
@@ -242,12 +250,15 @@ async def note(request: web.Request) -> web.StreamResponse:
     form = await read_form(request, limit=MAX_REPLY_FORM)
     text = form.get("text", "")
     try:
-        await asyncio.to_thread(add_note, folder, case.report_code, text, day=date.today().isoformat())
+        async with _work(request):
+            await asyncio.to_thread(add_note, folder, case.report_code, text, day=date.today().isoformat())
+            await asyncio.to_thread(render_reader, folder)
     except UsageError:
-        error = ("Catatan kosong atau lebih dari 20.000 karakter; teks Anda masih di bawah. / "
-                 "The note is empty or longer than 20,000 characters; your text is still below.")
-        return await asyncio.to_thread(_case_page, request, folder, case, status=400, note=text, note_error=error)
-    await asyncio.to_thread(render_reader, folder)
+        return await asyncio.to_thread(_case_page, request, folder, case, status=400, note=text,
+                                       note_error=NOTE_REFUSED)
+    except Busy:
+        return await asyncio.to_thread(_case_page, request, folder, case, status=Busy.status, note=text,
+                                       note_error=BUSY_KEEPS_TEXT)
     raise redirect(request, f"/cases/{case.report_code}#notes")
 
 
