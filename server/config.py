@@ -68,6 +68,14 @@ class Config:
     # Deployment
     allow_non_loopback: bool = False
     onion_address: str = ""
+    # Connections, per listener (server/connections.py says why these values suit Tor)
+    header_timeout_seconds: float = 40.0
+    idle_timeout_seconds: float = 60.0
+    reporter_max_connections: int = 4096
+    staff_max_connections: int = 256
+    # PROXY protocol v1 on the reporter listener (torrc: HiddenServiceExportCircuitID haproxy)
+    proxy_protocol: bool = False
+    circuit_max_connections: int = 20
 
     @property
     def reporter_host_port(self) -> tuple[str, int]:
@@ -132,6 +140,12 @@ def check(config: Config) -> Config:
     for name in ("login_tarpit_seconds", "kdf_login_wait_seconds", "kdf_wait_seconds"):
         if getattr(config, name) < 0:
             raise ConfigError(f"{name} must not be negative")
+    for name in ("header_timeout_seconds", "idle_timeout_seconds"):
+        if not 0 < getattr(config, name) <= 3600:
+            raise ConfigError(f"{name} must be more than 0 and at most 3600")
+    for name in ("reporter_max_connections", "staff_max_connections", "circuit_max_connections"):
+        if not 1 <= getattr(config, name) <= 1_000_000:
+            raise ConfigError(f"{name} must be between 1 and 1000000")
     split_addr(config.reporter_addr)
     split_addr(config.staff_addr)
     from crypto.items import PREFIX_RE

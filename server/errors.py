@@ -5,6 +5,7 @@
         ├── ConfigError             the configuration cannot work (start-up only)
         ├── StoreError              the data folder is missing or not usable
         ├── KeyInstallError         org.pub.json cannot be installed
+        ├── ProxyLineError          a connection's PROXY line is missing or malformed (never an HTTP answer)
         ├── NotFound           404
         ├── BadRequest         400  a request no form of ours would send
         ├── CsrfError          403  the form's token is missing or stale
@@ -44,6 +45,10 @@ class StoreError(ServerError):
 
 class KeyInstallError(ServerError):
     """The public key file cannot be installed."""
+
+
+class ProxyLineError(ServerError):
+    """The connection did not start with a valid PROXY protocol v1 line."""
 
 
 class NotFound(ServerError):

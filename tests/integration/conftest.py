@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 
@@ -68,7 +69,8 @@ def write_config(path: Path, data: Path, **settings: object) -> None:
 
 
 def start_server(tmp: Path, keyring: Keyring | None = None, *, data: Path | None = None,
-                 fresh: bool = True, **settings: object) -> Server:
+                 fresh: bool = True, prefix: Sequence[str] = (), **settings: object) -> Server:
+    """``prefix`` runs the server under another command, e.g. ``("prlimit", "--nofile=1024:1024")``."""
     data = data or tmp / "data"
     config = tmp / "wbs.toml"
     port, staff_port = free_port(), free_port()
@@ -85,7 +87,7 @@ def start_server(tmp: Path, keyring: Keyring | None = None, *, data: Path | None
         wbs("keys", "install", str(tmp / "org.pub.json"), "--config", str(config))
     log = tmp / f"server-{port}.log"
     out = open(log, "wb")
-    process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--config", str(config)],
+    process = subprocess.Popen([*prefix, sys.executable, "-m", "server.cli", "serve", "--config", str(config)],
                                stdout=out, stderr=subprocess.STDOUT, cwd=tmp,
                                env=dict(os.environ, PYTHONPATH=str(ROOT)))
     deadline = time.monotonic() + 30

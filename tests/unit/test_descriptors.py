@@ -1,0 +1,84 @@
+"""The open-file limit raised at start, and connection caps that fit inside it."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from server.descriptors import (
+    MIN_OPEN_FILES,
+    MIN_PER_LISTENER,
+    PER_CONNECTION,
+    RESERVED,
+    plan_connections,
+    raise_open_file_limit,
+)
+from server.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fits(plan) -> bool:
+    return PER_CONNECTION * (plan.reporter + plan.staff) + RESERVED <= plan.open_files
+
+
+def test_plenty_of_descriptors_gives_the_configured_caps():
+    plan = plan_connections(65536, 4096, 256)
+    assert (plan.reporter, plan.staff) == (4096, 256) and fits(plan)
+
+
+@pytest.mark.parametrize("open_files", [MIN_OPEN_FILES, 400, 1024, 2048, 4096, 8191])
+def test_a_small_limit_shrinks_the_caps_to_fit(open_files):
+    plan = plan_connections(open_files, 4096, 256)
+    assert fits(plan)
+    assert plan.staff >= MIN_PER_LISTENER and plan.reporter >= MIN_PER_LISTENER
+    assert plan.staff <= max(MIN_PER_LISTENER, (open_files - RESERVED) // PER_CONNECTION // 4)
+    # Nothing usable is left over.
+    assert PER_CONNECTION * (plan.reporter + plan.staff + 1) + RESERVED > open_files
+
+
+def test_systemd_default_soft_limit():
+    plan = plan_connections(1024, 4096, 256)
+    assert (plan.reporter, plan.staff) == (264, 88)
+
+
+def test_small_configured_caps_are_kept():
+    plan = plan_connections(1024, 10, 9)
+    assert (plan.reporter, plan.staff) == (10, 9)
+
+
+def test_too_few_descriptors_refuse_to_start():
+    with pytest.raises(ConfigError, match="LimitNOFILE"):
+        plan_connections(MIN_OPEN_FILES - 1, 4096, 256)
+
+
+def test_soft_limit_is_raised_to_the_hard_one():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard < 600:
+        pytest.skip(f"this process's hard open-file limit is {hard}: the test lowers the soft one below it")
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))
+        assert raise_open_file_limit() == hard
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_soft_equal_to_hard_stays():
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("prlimit is not installed (Debian package util-linux): CI must have it")
+        pytest.skip("prlimit is not installed (Debian package util-linux)")
+    done = subprocess.run([prlimit, "--nofile=700:700", sys.executable, "-c",
+                           "from server.descriptors import raise_open_file_limit as r; print(r())"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "700"
