@@ -36,6 +36,7 @@ from crypto.kdf import TEST_CHEAPEST
 from crypto.keyring import new_keyring
 from server.checks import PROBLEM, WARNING, run_checks
 from server.config import is_loopback, load_config, split_addr
+from server.descriptors import plan_connections
 from skips import require_root, skip_or_fail
 from test_reporter_journey import login, submit
 from wbsclient import Client, FileField
@@ -45,6 +46,7 @@ UNIT = DEPLOY / "wbs.service"
 TORRC = DEPLOY / "torrc"
 EXAMPLE_TOML = DEPLOY / "wbs.toml"
 STAFF_KEY = DEPLOY / "wbs-staff-key"
+CIRCUIT_ID_LINE = "#HiddenServiceExportCircuitID haproxy"
 WRAPPER = DEPLOY / "wbs.sh"
 DEBIAN_TOR_DEFAULTS = Path("/usr/share/tor/tor-service-defaults-torrc")
 APT = {"systemd-analyze": "systemd", "tor": "tor", "openssl": "openssl"}
@@ -80,6 +82,7 @@ def test_unit_has_the_promised_hardening():
         "ProtectControlGroups": "yes", "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
         "RestrictNamespaces": "yes", "LockPersonality": "yes", "MemoryDenyWriteExecute": "yes",
         "CapabilityBoundingSet": "", "UMask": "0077", "Restart": "on-failure", "LimitCORE": "0",
+        "LimitNOFILE": "65536",
         "ExecStart": "/opt/wbs/.venv/bin/wbs serve --config /etc/wbs/wbs.toml",
     }
     for key, value in expected.items():
@@ -88,6 +91,13 @@ def test_unit_has_the_promised_hardening():
     # The one writable place holds the example config's data folder (and nothing else of the system).
     data_dir = load_config(EXAMPLE_TOML).data_dir
     assert data_dir.parent == Path(settings["ReadWritePaths"][0])
+
+
+def test_unit_open_file_limit_holds_the_configured_connection_caps():
+    config = load_config(EXAMPLE_TOML)
+    limit = int(unit_settings(UNIT.read_text())["LimitNOFILE"][0])
+    plan = plan_connections(limit, config.reporter_max_connections, config.staff_max_connections)
+    assert (plan.reporter, plan.staff) == (config.reporter_max_connections, config.staff_max_connections)
 
 
 def verify_copy(tmp_path: Path) -> Path:
@@ -165,6 +175,15 @@ def test_torrc_has_both_services_and_listens_nowhere():
     pow_at = keys.index("HiddenServicePoWDefensesEnabled")
     assert options[pow_at] == ("HiddenServicePoWDefensesEnabled", "1")
     assert keys.index("HiddenServiceDir") < pow_at < len(keys) - keys[::-1].index("HiddenServiceDir") - 1
+    # Streams per circuit bounded on the public service too, a circuit asking for more torn down.
+    reporter_dir, staff_dir = [i for i, k in enumerate(keys) if k == "HiddenServiceDir"]
+    for key, value in (("HiddenServiceMaxStreams", "20"), ("HiddenServiceMaxStreamsCloseCircuit", "1")):
+        at = keys.index(key)
+        assert options[at] == (key, value) and reporter_dir < at < staff_dir
+    # Circuit ids are exported only when the operator turns it on, with proxy_protocol in wbs.toml.
+    assert "HiddenServiceExportCircuitID" not in keys
+    assert CIRCUIT_ID_LINE in TORRC.read_text().splitlines()
+    assert not load_config(EXAMPLE_TOML).proxy_protocol
 
 
 def tor_copy(tmp_path: Path, *extra: str) -> tuple[Path, Path, Path]:
@@ -196,6 +215,22 @@ def test_torrc_passes_tor_verify_config(tmp_path):
                           capture_output=True, text=True, timeout=120)
     output = done.stdout + done.stderr
     # A warning (a deprecated abbreviation, say) still says "valid": it fails here.
+    assert done.returncode == 0 and "Configuration was valid" in output and not tor_warnings(output), output
+
+
+def test_torrc_with_circuit_ids_passes_tor_verify_config(tmp_path):
+    """The commented-out HiddenServiceExportCircuitID line, uncommented where it stands, is valid."""
+    tor = need("tor")
+    copy, _, _ = tor_copy(tmp_path)
+    text = copy.read_text()
+    assert text.count(CIRCUIT_ID_LINE + "\n") == 1
+    copy.write_text(text.replace(CIRCUIT_ID_LINE + "\n", CIRCUIT_ID_LINE[1:] + "\n"))
+    assert ("HiddenServiceExportCircuitID", "haproxy") in torrc_options(copy.read_text())
+    empty = tmp_path / "defaults"
+    empty.write_text("")
+    done = subprocess.run([tor, "--defaults-torrc", str(empty), "-f", str(copy), "--verify-config"],
+                          capture_output=True, text=True, timeout=120)
+    output = done.stdout + done.stderr
     assert done.returncode == 0 and "Configuration was valid" in output and not tor_warnings(output), output
 
 
