@@ -202,6 +202,7 @@ class Server:
     port: int = 0
     staff_port: int = 0
     process: subprocess.Popen | None = None
+    prefix: tuple[str, ...] = ()  # a command to run ``wbs serve`` under, e.g. ("prlimit", "--nofile=1024:1024")
     _log: Any = None
 
     @property
@@ -243,7 +244,7 @@ class Server:
             raise RuntimeError("already running")
         self._log = open(self.home / "server.log", "ab")
         started = time.perf_counter()
-        self.process = subprocess.Popen(wbs_command("serve", "--config", str(self.config)), cwd=self.home,
+        self.process = subprocess.Popen([*self.prefix, *wbs_command("serve", "--config", str(self.config))], cwd=self.home,
                                         stdout=self._log, stderr=subprocess.STDOUT, env=code_env(self.code))
         deadline = started + timeout
         while time.perf_counter() < deadline:

@@ -66,6 +66,7 @@ BENCHMARKS = (
     Benchmark("keytools", "keytools_open_bench.py", 300, 180, prints_targets=True),
     Benchmark("slow_uploads", "slow_uploads_bench.py", 240, 120),
     Benchmark("desk", "desk_import_bench.py", 400, 180, prints_targets=True),
+    Benchmark("connections", "connections_bench.py", 240, 180),
 )
 
 
