@@ -49,7 +49,7 @@ import asyncio
 import enum
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, cast
 
 from aiohttp import web
 
@@ -99,7 +99,7 @@ class GuardedConnection(asyncio.Protocol):
     # -- asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # a listening socket's connections are streams
         self._transport = transport
         if not self._guard.admit(self):
             transport.abort()
