@@ -99,6 +99,13 @@ def soft_nofile(pid: int) -> tuple[int, int]:
     raise AssertionError("no 'Max open files' in /proc/PID/limits")
 
 
+def running(tmp_path: Path, **settings: object):
+    """A fixture's body: the server with these settings, stopped afterwards."""
+    srv = start_server(tmp_path, **settings)
+    yield srv
+    srv.stop()
+
+
 def limited(tmp_path: Path, soft: int, hard: int, **settings: object):
     return start_server(tmp_path, prefix=[*need_prlimit(), f"--nofile={soft}:{hard}"], **settings)
 
@@ -153,9 +160,7 @@ def test_soft_limit_is_raised_to_the_hard_one(tmp_path):
 @pytest.fixture
 def quick(tmp_path):
     """Header and idle timeouts of TIMEOUT seconds."""
-    srv = start_server(tmp_path, header_timeout_seconds=TIMEOUT, idle_timeout_seconds=TIMEOUT)
-    yield srv
-    srv.stop()
+    yield from running(tmp_path, header_timeout_seconds=TIMEOUT, idle_timeout_seconds=TIMEOUT)
 
 
 def test_connections_that_send_nothing_are_closed_after_the_header_timeout(quick):
@@ -254,9 +259,7 @@ def connected(port: int, data: bytes) -> socket.socket:
 
 @pytest.fixture
 def proxied(tmp_path):
-    srv = start_server(tmp_path, proxy_protocol=True, circuit_max_connections=CIRCUIT_CAP)
-    yield srv
-    srv.stop()
+    yield from running(tmp_path, proxy_protocol=True, circuit_max_connections=CIRCUIT_CAP)
 
 
 def test_proxy_protocol_is_off_by_default(server):

@@ -206,16 +206,21 @@ def tor_warnings(output: str) -> list[str]:
             if "[warn]" in line and "running Tor as root" not in line]
 
 
-def test_torrc_passes_tor_verify_config(tmp_path):
-    tor = need("tor")
-    copy, _, _ = tor_copy(tmp_path)
+def assert_tor_accepts(tor: str, torrc: Path, tmp_path: Path) -> None:
+    """``tor --verify-config`` without any defaults file: valid, and not one warning."""
     empty = tmp_path / "defaults"
     empty.write_text("")
-    done = subprocess.run([tor, "--defaults-torrc", str(empty), "-f", str(copy), "--verify-config"],
+    done = subprocess.run([tor, "--defaults-torrc", str(empty), "-f", str(torrc), "--verify-config"],
                           capture_output=True, text=True, timeout=120)
     output = done.stdout + done.stderr
     # A warning (a deprecated abbreviation, say) still says "valid": it fails here.
     assert done.returncode == 0 and "Configuration was valid" in output and not tor_warnings(output), output
+
+
+def test_torrc_passes_tor_verify_config(tmp_path):
+    tor = need("tor")
+    copy, _, _ = tor_copy(tmp_path)
+    assert_tor_accepts(tor, copy, tmp_path)
 
 
 def test_torrc_with_circuit_ids_passes_tor_verify_config(tmp_path):
@@ -226,12 +231,7 @@ def test_torrc_with_circuit_ids_passes_tor_verify_config(tmp_path):
     assert text.count(CIRCUIT_ID_LINE + "\n") == 1
     copy.write_text(text.replace(CIRCUIT_ID_LINE + "\n", CIRCUIT_ID_LINE[1:] + "\n"))
     assert ("HiddenServiceExportCircuitID", "haproxy") in torrc_options(copy.read_text())
-    empty = tmp_path / "defaults"
-    empty.write_text("")
-    done = subprocess.run([tor, "--defaults-torrc", str(empty), "-f", str(copy), "--verify-config"],
-                          capture_output=True, text=True, timeout=120)
-    output = done.stdout + done.stderr
-    assert done.returncode == 0 and "Configuration was valid" in output and not tor_warnings(output), output
+    assert_tor_accepts(tor, copy, tmp_path)
 
 
 def test_torrc_passes_with_debians_service_defaults():
