@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import start_server
+from skips import skip_or_fail
 
 IDLE = 2000
 SOFT_LIMIT = 1024
@@ -31,9 +32,7 @@ CIRCUIT_CAP = 3
 def need_prlimit() -> list[str]:
     path = shutil.which("prlimit")
     if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("prlimit is not installed (Debian package util-linux): CI must have it")
-        pytest.skip("prlimit is not installed (Debian package util-linux)")
+        skip_or_fail("prlimit is not installed (Debian package util-linux)")
     return [path]
 
 

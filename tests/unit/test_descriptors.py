@@ -20,6 +20,7 @@ from server.descriptors import (
     raise_open_file_limit,
 )
 from server.errors import ConfigError
+from skips import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,7 +62,8 @@ def test_too_few_descriptors_refuse_to_start():
 def test_soft_limit_is_raised_to_the_hard_one():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or hard < 600:
-        pytest.skip(f"this process's hard open-file limit is {hard}: the test lowers the soft one below it")
+        skip_or_fail(f"the hard open-file limit this test was started with is {hard}: the test needs a finite one"
+                     " above 600 to lower the soft limit below it", outside_control=True)
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))
         assert raise_open_file_limit() == hard
@@ -73,9 +75,7 @@ def test_soft_limit_is_raised_to_the_hard_one():
 def test_soft_equal_to_hard_stays():
     prlimit = shutil.which("prlimit")
     if prlimit is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("prlimit is not installed (Debian package util-linux): CI must have it")
-        pytest.skip("prlimit is not installed (Debian package util-linux)")
+        skip_or_fail("prlimit is not installed (Debian package util-linux)")
     done = subprocess.run([prlimit, "--nofile=700:700", sys.executable, "-c",
                            "from server.descriptors import raise_open_file_limit as r; print(r())"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT,
