@@ -18,6 +18,10 @@ aiohttp's own protocol object (made by the ``web.Server`` of an
   fixed when it starts.
 - **Idle timeout** (``idle_timeout_seconds``, default 60 s): a kept-alive
   connection with no request in progress and no byte of a new one.
+- **A bound on the request head** (``MAX_HEAD_BYTES``): a connection whose
+  head has not ended (no blank line) after 32 KiB is closed. aiohttp alone
+  would buffer up to 128 lines of 8 KiB each, about 1 MiB per connection;
+  Tor Browser's heads are under 2 KiB.
 
 Why those values, for Tor. Tor connects to the listener when the visitor's
 BEGIN cell arrives; the request follows one round trip of the rendezvous
@@ -60,6 +64,9 @@ from .web import Handler
 
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
+MAX_HEAD_BYTES = 32 * 1024
+HEAD_ENDS = (b"\r\n\r\n", b"\n\n")  # the blank line; bare LF too, in case the parser accepts it
+
 
 @dataclass(frozen=True)
 class ListenerLimits:
@@ -93,6 +100,8 @@ class GuardedConnection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._wait_kind: Wait | None = None
         self._line = b""
+        self._head_left: int | None = None  # bytes a request head may still take; None once it ended
+        self._head_tail = b""
         self._busy = 0
         self.circuit: str | None = None
 
@@ -114,10 +123,10 @@ class GuardedConnection(asyncio.Protocol):
             return
         if self._wait_kind is Wait.IDLE:
             self._wait(Wait.HEAD)
-        if self._inner is not None:
-            self._inner.data_received(data)
-        else:
+        if self._inner is None:
             self._read_proxy_line(data)
+        elif self._head_within_bound(data):
+            self._inner.data_received(data)
 
     def eof_received(self) -> bool | None:
         return self._inner.eof_received() if self._inner is not None else None
@@ -148,6 +157,7 @@ class GuardedConnection(asyncio.Protocol):
 
     def request_began(self) -> None:
         self._busy += 1
+        self._head_left = None
         self._cancel_timer()
         self._guard.busy(self)
 
@@ -168,7 +178,7 @@ class GuardedConnection(asyncio.Protocol):
         self._inner = self._inner_factory()
         self._guard.bind(self)
         self._inner.connection_made(self._transport)
-        if data:
+        if data and self._head_within_bound(data):
             self._inner.data_received(data)
 
     def _read_proxy_line(self, data: bytes) -> None:
@@ -190,9 +200,26 @@ class GuardedConnection(asyncio.Protocol):
             return
         self._hand_over(rest)
 
+    def _head_within_bound(self, data: bytes) -> bool:
+        """Count the bytes of a request head until its blank line; False (and closed) past MAX_HEAD_BYTES."""
+        if self._head_left is None:
+            return True
+        seen = self._head_tail + data
+        if any(end in seen for end in HEAD_ENDS):
+            self._head_left = None
+            return True
+        self._head_left -= len(data)
+        if self._head_left < 0:
+            self.drop()
+            return False
+        self._head_tail = seen[-3:]
+        return True
+
     def _wait(self, kind: Wait) -> None:
         self._cancel_timer()
         self._wait_kind = kind
+        if kind is Wait.HEAD:
+            self._head_left, self._head_tail = MAX_HEAD_BYTES, b""
         limits = self._guard.limits
         delay = limits.header_timeout if kind is Wait.HEAD else limits.idle_timeout
         self._timer = asyncio.get_running_loop().call_later(delay, self._expire)

@@ -15,7 +15,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from server.connections import ListenerGuard, ListenerLimits, connection_middleware
+from server.connections import MAX_HEAD_BYTES, ListenerGuard, ListenerLimits, connection_middleware
 
 HOME = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 SLOW = b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
@@ -44,9 +44,14 @@ async def guarded(limits: ListenerLimits, release: asyncio.Event | None = None) 
         await release.wait()
         return web.Response(text="done")
 
-    app = web.Application(middlewares=[connection_middleware(guard)])
+    app = web.Application(middlewares=[connection_middleware(guard)], client_max_size=4 * 1024 * 1024)
     app.router.add_get("/", home)
     app.router.add_get("/slow", slow)
+
+    async def upload(request: web.Request) -> web.Response:
+        return web.Response(text=f"read {len(await request.read())}")
+
+    app.router.add_post("/upload", upload)
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=limits.backstop)
     await runner.setup()
     port = free_port()
@@ -138,5 +143,27 @@ def test_a_listener_full_of_requests_in_progress_refuses_at_once():
             release.set()
             assert await asyncio.gather(*busy) == ["done", "done"]  # the requests in progress were untouched
             assert await body(port, HOME) == "circuit=absent"
+
+    asyncio.run(run())
+
+
+def test_a_request_head_without_end_is_cut_at_its_bound():
+    async def run() -> None:
+        async with guarded(limits()) as port:
+            line = b"X-Filler: " + b"a" * 4000 + b"\r\n"
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            for _ in range(MAX_HEAD_BYTES // len(line) + 2):
+                writer.write(line)
+                await asyncio.sleep(0.01)
+            assert await closed(reader)  # no answer: cut while it was still sending its head
+            writer.close()
+            # A head just under the bound is fine, and so is a large body sent with it in one go.
+            big_head = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + line * 7 + b"\r\n"
+            assert await body(port, big_head) == "circuit=absent"
+            payload = b"z" * (3 * 1024 * 1024)
+            post = (b"POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
+                    + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+            assert await body(port, post) == f"read {len(payload)}"
 
     asyncio.run(run())
