@@ -80,7 +80,7 @@ def tally(module: str) -> ModuleTally:
     for name, code in sorted(exit_codes.items(), key=lambda kv: mutant_sort_key(kv[0])):
         status = outcome(code)
         result.counts[status] += 1
-        if status not in ("killed", "timeout"):
+        if status != "killed":
             result.undetected.append((name, status))
     return result
 
@@ -141,7 +141,8 @@ def print_report(tallies: list[ModuleTally], mutmut: Path, diffs: bool) -> float
 
     undetected = [(name, status) for t in tallies for name, status in t.undetected]
     if undetected:
-        print(f"\nundetected mutants ({len(undetected)}); `mutmut show NAME` prints one in full:")
+        print(f"\nmutants not killed outright ({len(undetected)}; a timeout counts as detected);"
+              " `mutmut show NAME` prints one in full:")
         for name, status in undetected:
             print(f"  {name}  [{status}]")
             if diffs and status == "survived":
