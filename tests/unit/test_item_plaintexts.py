@@ -49,7 +49,8 @@ def test_a_report_carries_every_optional_member_it_is_given():
     report = report_plaintext(
         **REQUIRED, loss_estimate="Rp 5 juta", attachments=[REF], incident_date="2026-10-01",
         evidence_note="di map biru", identity="Ani, 0812",
-        reported_persons=[{"name": "Budi", "position": "Kasi", "unit": "Dinas PU"}, {"unit": "Camat", "x": "y"}],
+        reported_persons=[{"name": "Budi", "position": "Kasi", "unit": "Dinas PU"}, {"unit": "Camat", "x": "y"},
+                          {"name": "Sari"}],
     )
     assert report["loss_estimate"] == "Rp 5 juta"
     assert report["attachments"] == [REF_JSON]
@@ -59,6 +60,7 @@ def test_a_report_carries_every_optional_member_it_is_given():
     assert report["reported_persons"] == [
         {"name": "Budi", "position": "Kasi", "unit": "Dinas PU"},
         {"name": "", "position": "", "unit": "Camat"},
+        {"name": "Sari", "position": "", "unit": ""},
     ]
 
 

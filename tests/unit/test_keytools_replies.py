@@ -108,8 +108,8 @@ def test_a_message_file_of_exactly_the_limits_is_read(tmp_path):
     assert read_message(write(tmp_path, data)) == "y" * MAX_REPLY_CHARS
 
 
-def test_a_missing_message_file_is_a_usage_error(tmp_path):
-    with pytest.raises(UsageError):
+def test_a_missing_message_file_is_named_as_such(tmp_path):
+    with pytest.raises(UsageError, match="^message file .*absent.txt does not exist"):
         read_message(tmp_path / "absent.txt")
 
 
