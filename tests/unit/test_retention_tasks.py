@@ -1,0 +1,129 @@
+"""A reporter deleting their account, and the server's daily purge task, on a real store.
+
+tests/unit/test_retention.py checks where the retention period ends; here:
+deleting an account removes exactly its envelopes and says so in the audit
+log, and the daily task purges at start-up, reports only a count, and keeps
+running when a purge fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import sqlite3
+from pathlib import Path
+
+from crypto.encoding import new_item_id
+from server.blobstore import BlobStore
+from server.retention import daily_purge, delete_account
+from server.storage import Account, NewItem, Store
+
+
+def blob_store(tmp_path: Path) -> BlobStore:
+    blobs = BlobStore(tmp_path / "blobs")
+    blobs.prepare()
+    return blobs
+
+
+async def new_report(store: Store, blobs: BlobStore, account: Account, code: str) -> list[str]:
+    items = []
+    for kind in ("report", "attachment"):
+        item_id = new_item_id()
+        blobs.path(item_id).parent.mkdir(mode=0o700, exist_ok=True)
+        blobs.path(item_id).write_bytes(secrets.token_bytes(64))
+        items.append(NewItem(item_id, kind, "reporter", None, 64, "0" * 64))
+    await store.create_report(account=account, account_id=account.id, code=code, status="received",
+                              day="2020-01-06", items=items)
+    return [i.item_id for i in items]
+
+
+def an_account() -> Account:
+    return Account(secrets.token_hex(16), secrets.token_bytes(32), secrets.token_bytes(16), 1, 8, 1,
+                   secrets.token_bytes(32), "2020-01-06")
+
+
+def audit_rows(tmp_path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(tmp_path / "wbs.sqlite3") as db:
+        return db.execute("SELECT report_code, action FROM audit ORDER BY report_code").fetchall()
+
+
+def test_deleting_an_account_removes_its_envelopes_and_nothing_else(tmp_path):
+    blobs = blob_store(tmp_path)
+    leaving, staying = an_account(), an_account()
+
+    async def run() -> tuple[list[str], list[str]]:
+        store = await Store.open(tmp_path / "wbs.sqlite3")
+        try:
+            gone = await new_report(store, blobs, leaving, "WBS-AAAAA-00001")
+            kept = await new_report(store, blobs, staying, "WBS-AAAAA-00002")
+            await delete_account(store, blobs, leaving.id)
+            return gone, kept
+        finally:
+            await store.close()
+
+    gone, kept = asyncio.run(run())
+    assert not any(blobs.exists(i) for i in gone)
+    assert all(blobs.exists(i) for i in kept)
+    assert ("WBS-AAAAA-00001", "deleted_by_reporter") in audit_rows(tmp_path)
+    assert not any(code == "WBS-AAAAA-00002" and action == "deleted_by_reporter"
+                   for code, action in audit_rows(tmp_path))
+
+
+def test_the_daily_task_purges_at_start_and_logs_only_a_count(tmp_path, caplog):
+    blobs = blob_store(tmp_path)
+
+    async def run() -> list[str]:
+        store = await Store.open(tmp_path / "wbs.sqlite3")
+        try:
+            ids = await new_report(store, blobs, an_account(), "WBS-AAAAA-00003")
+            await store.status_change_with_audit("WBS-AAAAA-00003", "rejected", "2020-01-07", "kepala")
+            task = asyncio.create_task(daily_purge(store, blobs, 30))
+            for _ in range(500):
+                if not any(blobs.exists(i) for i in ids):
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)
+            assert not task.done()  # now asleep until tomorrow
+            task.cancel()
+            return ids
+        finally:
+            await store.close()
+
+    with caplog.at_level(logging.INFO, logger="wbs"):
+        ids = asyncio.run(run())
+    assert not any(blobs.exists(i) for i in ids)
+    assert [r.getMessage() for r in caplog.records] == ["retention: purged the items of 1 closed case(s)"]
+
+
+def test_the_daily_task_logs_nothing_when_nothing_expired(tmp_path, caplog):
+    async def run() -> None:
+        store = await Store.open(tmp_path / "wbs.sqlite3")
+        try:
+            task = asyncio.create_task(daily_purge(store, blob_store(tmp_path), 30))
+            await asyncio.sleep(0.2)
+            assert not task.done()
+            task.cancel()
+        finally:
+            await store.close()
+
+    with caplog.at_level(logging.INFO, logger="wbs"):
+        asyncio.run(run())
+    assert caplog.records == []
+
+
+def test_a_failed_purge_is_logged_by_its_kind_and_the_task_lives_on(tmp_path, caplog):
+    async def run() -> None:
+        store = await Store.open(tmp_path / "wbs.sqlite3")
+        await store.close()  # every query now fails
+        task = asyncio.create_task(daily_purge(store, blob_store(tmp_path), 30))
+        await asyncio.sleep(0.2)
+        assert not task.done()
+        task.cancel()
+
+    with caplog.at_level(logging.INFO, logger="wbs"):
+        asyncio.run(run())
+    [record] = caplog.records
+    assert record.levelno == logging.ERROR
+    assert record.getMessage().startswith("retention purge failed: ")
+    assert " " not in record.getMessage().split(": ", 1)[1]  # an exception class name, nothing it held
