@@ -12,8 +12,10 @@ import pytest
 from nacl.public import PrivateKey
 
 from crypto.encoding import CROCKFORD_ALPHABET
+from crypto.envelope import seal_bytes
 from crypto.errors import FormatError, SignatureError
 from crypto.items import (
+    MAX_ITEM_JSON_BYTES,
     AttachmentRef,
     check_plaintext,
     generate_report_code,
@@ -259,3 +261,38 @@ def test_a_sealed_item_opens_with_its_content_and_is_checked():
     assert open_json(sealed, [key.private_key], report_code="WBS-00000-00000").moved is True
     with pytest.raises(FormatError):
         seal_json(dict(report, v=2), [key.public.enc_pk])
+
+
+@pytest.mark.parametrize(
+    ("item", "change", "prefix"),
+    [
+        (0, {"what": 1}, "report: what must be a string"),
+        (0, {"identity": 1}, "report: identity must be a string"),
+        (0, {"attachments": None}, "report: attachments must be a list"),
+        (1, {"body": 1}, "message: body must be a string"),
+        (1, {"attachments": None}, "message: attachments must be a list"),
+        (2, {"sent_at": None}, "reply: sent_at must be a string"),
+    ],
+)
+def test_a_refusal_names_the_kind_and_the_member(item, change, prefix):
+    with pytest.raises(FormatError, match=f"^{prefix}"):
+        check_plaintext(dict(good_items()[item], **change))
+
+
+@pytest.mark.parametrize(("member", "bad"), [("item_id", "ab"), ("sha256", "cd")])
+def test_an_attachment_refusal_names_the_member(member, bad):
+    with pytest.raises(FormatError, match=f"^attachment {member}: "):
+        AttachmentRef.from_json(dict(REF_JSON, **{member: bad}))
+
+
+def test_an_item_that_is_not_json_is_refused_as_an_item():
+    key = generate_org_key()
+    with pytest.raises(FormatError, match="^item: "):
+        open_json(seal_bytes(b"not json", [key.public.enc_pk]), [key.private_key], report_code=CODE)
+
+
+def test_an_oversized_item_is_refused_while_it_is_opened():
+    key = generate_org_key()
+    sealed = seal_bytes(b" " * (MAX_ITEM_JSON_BYTES + 1), [key.public.enc_pk])
+    with pytest.raises(FormatError, match=f"^the item is larger than {MAX_ITEM_JSON_BYTES} bytes"):
+        open_json(sealed, [key.private_key], report_code=CODE)

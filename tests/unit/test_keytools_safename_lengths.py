@@ -20,6 +20,11 @@ def test_a_name_of_exactly_the_room_left_is_kept_whole():
     assert safe_filename(raw, ITEM) == PREFIX + raw
 
 
+def test_a_name_that_fits_is_not_trimmed_like_a_cut_one():
+    raw = "a" * (ROOM - 6) + "_-.pdf"
+    assert safe_filename(raw, ITEM) == PREFIX + raw
+
+
 def test_one_byte_more_cuts_the_stem_and_keeps_the_extension():
     raw = "a" * (ROOM - 3) + ".pdf"
     assert safe_filename(raw, ITEM) == PREFIX + "a" * (ROOM - 4) + ".pdf"

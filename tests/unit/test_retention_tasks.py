@@ -12,11 +12,12 @@ import asyncio
 import logging
 import secrets
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 from crypto.encoding import new_item_id
 from server.blobstore import BlobStore
-from server.retention import daily_purge, delete_account
+from server.retention import daily_purge, delete_account, purge_expired
 from server.storage import Account, NewItem, Store
 
 
@@ -127,3 +128,20 @@ def test_a_failed_purge_is_logged_by_its_kind_and_the_task_lives_on(tmp_path, ca
     assert record.levelno == logging.ERROR
     assert record.getMessage().startswith("retention purge failed: ")
     assert " " not in record.getMessage().split(": ", 1)[1]  # an exception class name, nothing it held
+
+
+def test_a_one_day_period_purges_a_case_closed_yesterday(tmp_path):
+    blobs = blob_store(tmp_path)
+
+    async def run() -> tuple[int, list[str]]:
+        store = await Store.open(tmp_path / "wbs.sqlite3")
+        try:
+            ids = await new_report(store, blobs, an_account(), "WBS-AAAAA-00004")
+            await store.status_change_with_audit("WBS-AAAAA-00004", "closed_proven", "2026-11-30", "kepala")
+            return await purge_expired(store, blobs, 1, today=date(2026, 12, 1)), ids
+        finally:
+            await store.close()
+
+    count, ids = asyncio.run(run())
+    assert count == 1
+    assert not any(blobs.exists(i) for i in ids)
