@@ -100,8 +100,10 @@ def test_a_bundle_holds_up_to_the_maximum_number_of_replies(ring, pub):
         read_reply_bundle(signed(ring, at_max + [entry_json(tiny)]), pub)
     with pytest.raises(FormatError):
         read_reply_bundle(signed(ring, []), pub)
+    most = [ReplyEntry(CODE, f"{i:032x}", tiny) for i in range(MAX_REPLIES)]
+    assert len(read_reply_bundle(build_reply_bundle(most, ring.newest), pub).replies) == MAX_REPLIES
     with pytest.raises(ValueError):
-        build_reply_bundle([ReplyEntry(CODE, f"{i:032x}", tiny) for i in range(MAX_REPLIES + 1)], ring.newest)
+        build_reply_bundle(most + [ReplyEntry(CODE, "ff" * 16, tiny)], ring.newest)
 
 
 @pytest.mark.parametrize("status", [None, "closed", "in_review", "a" * 40])
@@ -194,3 +196,10 @@ def test_every_entry_is_checked_for_its_recipients(ring, pub, mailbox, envelope)
             check_reply_recipients(bundle, mailboxes, org_ids)
     fine = read_reply_bundle(build_reply_bundle([good, good.__class__(CODE, new_item_id(), envelope)], ring.newest), pub)
     assert check_reply_recipients(fine, mailboxes, iter(["00" * 8] + org_ids)) is None
+
+
+def test_refusals_name_the_bundle_and_the_envelope(ring, pub, envelope):
+    with pytest.raises(FormatError, match="^reply bundle: "):
+        read_reply_bundle(b"{not json", pub)
+    with pytest.raises(FormatError, match="^envelope: "):
+        read_reply_bundle(signed(ring, [entry_json(envelope, envelope="!!")]), pub)
