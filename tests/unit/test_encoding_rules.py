@@ -11,10 +11,21 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from nacl.public import PrivateKey
 
-from crypto.encoding import check_day, check_item_id, check_time, format_day, format_time, key_id_hex, unb64, unhex
+from crypto.encoding import (
+    check_day,
+    check_item_id,
+    check_time,
+    format_day,
+    format_time,
+    key_id_hex,
+    parse_json,
+    parse_json_object,
+    unb64,
+    unhex,
+)
 from crypto.envelope import envelope_key_ids, seal_bytes
 from crypto.errors import FormatError
-from crypto.kdf import KdfParams
+from crypto.kdf import MAX_M_KIB, MAX_P, MAX_T, KdfParams
 
 WITA = timezone(timedelta(hours=8))
 
@@ -85,3 +96,19 @@ def test_key_ids_are_read_from_a_stream_as_from_bytes():
     assert envelope_key_ids(bytearray(sealed)) == expected
     stream = io.BytesIO(sealed)
     assert envelope_key_ids(stream) == expected
+
+
+def test_kdf_costs_at_their_upper_bounds_are_accepted():
+    assert KdfParams(t=MAX_T, m_kib=8 * MAX_P, p=MAX_P).check()
+    assert KdfParams(t=1, m_kib=MAX_M_KIB, p=1).check()
+    for params in (KdfParams(MAX_T + 1, 8, 1), KdfParams(1, MAX_M_KIB + 1, 1), KdfParams(1, 8 * 17, MAX_P + 1)):
+        with pytest.raises(FormatError):
+            params.check()
+
+
+def test_json_of_exactly_the_limit_is_read_and_a_refusal_says_json():
+    assert parse_json(b'"' + b"x" * 8 + b'"', limit=10) == "x" * 8
+    with pytest.raises(FormatError, match="^JSON: larger than 9 bytes"):
+        parse_json(b'"' + b"x" * 8 + b'"', limit=9)
+    with pytest.raises(FormatError, match="^JSON: expected a JSON object"):
+        parse_json_object(b"[]", limit=10)
