@@ -6,6 +6,7 @@ trust: one bad member in an otherwise good manifest must be refused.
 
 from __future__ import annotations
 
+import copy
 import io
 import zipfile
 
@@ -119,3 +120,38 @@ def test_a_damaged_entry_is_named_by_its_item():
             while stream.read(7):
                 pass
 
+
+
+@pytest.mark.parametrize("key_ids", [None, "0123456789abcdef", ["0123456789ABCDEF"], ["0123456789abcde"], [7]])
+def test_org_key_ids_are_a_list_of_lowercase_16_hex(key_ids):
+    bad = manifest()
+    bad["org_key_ids"] = key_ids
+    with pytest.raises(FormatError, match="^org_key_ids: "):
+        check_manifest(bad)
+
+
+def test_a_report_code_may_appear_once():
+    twice = manifest()
+    other = copy.deepcopy(twice["reports"][0])
+    other["items"] = []
+    twice["reports"].append(other)
+    with pytest.raises(FormatError, match=f"^report {CODE} appears twice"):
+        check_manifest(twice)
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "prefix"),
+    [
+        ("created_day", "2026-02-30", f"report {CODE} created_day: "),
+        ("history_day", "2026-02-30", f"report {CODE} history day: "),
+        ("mailbox_pk", b64(bytes(31)), f"report {CODE} mailbox_pk: "),
+    ],
+)
+def test_report_refusals_name_the_report_and_the_member(where, value, prefix):
+    bad = manifest()
+    if where == "history_day":
+        bad["reports"][0]["status_history"][0]["day"] = value
+    else:
+        bad["reports"][0][where] = value
+    with pytest.raises(FormatError, match=f"^{prefix}"):
+        check_manifest(bad)

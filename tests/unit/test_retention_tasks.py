@@ -126,8 +126,8 @@ def test_a_failed_purge_is_logged_by_its_kind_and_the_task_lives_on(tmp_path, ca
         asyncio.run(run())
     [record] = caplog.records
     assert record.levelno == logging.ERROR
-    assert record.getMessage().startswith("retention purge failed: ")
-    assert " " not in record.getMessage().split(": ", 1)[1]  # an exception class name, nothing it held
+    # The exception's class only: its text could hold what the purge was working on.
+    assert record.getMessage() == "retention purge failed: ValueError"
 
 
 def test_a_one_day_period_purges_a_case_closed_yesterday(tmp_path):
