@@ -37,8 +37,8 @@ test-browser: $(STAMP) $(BROWSER_TOOLS)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-# Mutation testing of the policy modules (docs/testing.md): at most MUTATE_ARGS="--budget-minutes 30",
-# two workers, niced; prints the kill ratio per module and every surviving mutant.
+# Mutation testing of the policy modules (docs/testing.md): two workers, niced, stopped after
+# 60 minutes (MUTATE_ARGS="--budget-minutes N"); prints the kill ratio per module and every survivor.
 MUTATE_STAMP := $(VENV)/.installed-mutate
 
 $(MUTATE_STAMP): $(STAMP)

@@ -90,13 +90,14 @@ def mutant_sort_key(name: str) -> tuple[str, int]:
     return function, int(number) if number.isdigit() else 0
 
 
-def run_mutmut(mutmut: Path, max_children: int, budget_s: float) -> tuple[int, bool]:
-    """Run ``mutmut run`` in its own process group; stop it when the budget is spent.
+def run_mutmut(mutmut: Path, max_children: int, budget_s: float, names: list[str]) -> tuple[int, bool]:
+    """Run ``mutmut run`` (on ``names`` only, if given) in its own process group; stop it
+    when the budget is spent.
 
     Returns mutmut's exit code and whether the budget ran out.
     """
     proc = subprocess.Popen(
-        [str(mutmut), "run", "--max-children", str(max_children)],
+        [str(mutmut), "run", "--max-children", str(max_children), *names],
         cwd=ROOT,
         stdout=subprocess.DEVNULL if not sys.stdout.isatty() else None,
         start_new_session=True,
@@ -154,10 +155,12 @@ def print_report(tallies: list[ModuleTally], mutmut: Path, diffs: bool) -> float
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutant workers (default 2)")
-    parser.add_argument("--budget-minutes", type=float, default=30, help="wall-clock bound of the run")
+    parser.add_argument("--budget-minutes", type=float, default=60, help="wall-clock bound of the run")
     parser.add_argument("--min-score", type=float, default=90, help="percent detected needed for exit 0")
     parser.add_argument("--resume", action="store_true",
                         help="keep mutants/ from an earlier run (mutmut re-tests only what changed)")
+    parser.add_argument("--recheck", action="store_true",
+                        help="run again only the last run's mutants that were not killed (after adding tests)")
     parser.add_argument("--report-only", action="store_true", help="print the last run's results")
     parser.add_argument("--no-diffs", action="store_true", help="list survivors without their diffs")
     args = parser.parse_args(argv)
@@ -167,11 +170,18 @@ def main(argv: list[str] | None = None) -> int:
         print("mutate: mutmut is not installed here; run `make mutate`", file=sys.stderr)
         return 2
     ran_out = False
+    names = []
+    if args.recheck:
+        names = [name for module in scoped_modules() for name, status in tally(module).undetected
+                 if status != "timeout"]
+        if not names:
+            print("mutate: nothing to check again")
+            args.report_only = True
     if not args.report_only:
-        if not args.resume and WORK.exists():
+        if not args.recheck and not args.resume and WORK.exists():
             shutil.rmtree(WORK)
         started = time.monotonic()
-        code, ran_out = run_mutmut(mutmut, args.max_children, args.budget_minutes * 60)
+        code, ran_out = run_mutmut(mutmut, args.max_children, args.budget_minutes * 60, names)
         elapsed = time.monotonic() - started
         print(f"\nmutmut ran {elapsed / 60:.1f} min with {args.max_children} worker(s)")
         if code != 0:
