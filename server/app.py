@@ -85,7 +85,8 @@ def create_staff_app(ctx: Context, guard: ListenerGuard | None = None) -> web.Ap
     app[TEMPLATES] = template_environment()
     app[STAFF_SESSIONS] = StaffSessions(ctx.config.session_idle_seconds * 2, ctx.config.session_max_seconds * 4)
     app[STAFF_THROTTLE] = LoginThrottle(failures_before_delay=3, max_delay=ctx.config.login_max_delay_seconds,
-                                        global_per_minute=ctx.config.login_global_per_minute)
+                                        global_per_minute=ctx.config.login_global_per_minute,
+                                        tarpit_seconds=ctx.config.login_tarpit_seconds)
     app.on_response_prepare.append(on_prepare)
 
     async def root(request: web.Request) -> web.Response:

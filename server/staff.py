@@ -5,6 +5,7 @@ can read a report, and nothing it stores holds content.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import statistics
@@ -12,7 +13,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import pyotp
 from argon2 import PasswordHasher
@@ -206,9 +207,14 @@ class StaffSessions:
 
 async def authenticate(
     store: Store, throttle: LoginThrottle, run_kdf: Callable[..., Any], username: str, password: str, code: str,
-    *, now: float | None = None,
+    *, now: float | None = None, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> StaffMember:
-    """Password (Argon2id, in the pool) and a TOTP code never used before."""
+    """Password (Argon2id, in the pool) and a TOTP code never used before.
+
+    A failure past the throttle's overall budget is answered only after its
+    tarpit delay (``sleep``), so a guessing flood is slowed while a right
+    login still gets in at once.
+    """
     key = username.strip().lower().encode("utf-8")[:64]
     throttle.check(key)
     member = await store.staff_by_name(username.strip())
@@ -216,14 +222,18 @@ async def authenticate(
     password_ok = await run_kdf(verify_password, stored, password[:MAX_PASSWORD])
     step = totp_step(member.totp_secret, code, now or time.time()) if member else None
     if member is None or member.disabled or not password_ok or step is None:
-        throttle.failed(key)
+        delay = throttle.failed(key)
         day = format_day(utc_now())
         if member is not None:
             await store.audit((day, member.username, None, "login_failed"))
+        if delay:
+            await sleep(delay)
         raise StaffLoginFailed()
     if not await store.use_totp_step(member.id, step):
-        throttle.failed(key)
+        delay = throttle.failed(key)
         await store.audit((format_day(utc_now()), member.username, None, "totp_replay"))
+        if delay:
+            await sleep(delay)
         raise StaffLoginFailed()
     throttle.succeeded(key)
     if needs_rehash(member.password_hash):
