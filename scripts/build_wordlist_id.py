@@ -2,11 +2,13 @@
 """Build crypto/wordlists/id.txt, the Indonesian passphrase wordlist (4,096 words).
 
 The list is derived deterministically (same output on every run with the same
-pinned inputs) from two PyPI packages, which must be installed in the Python
-that runs this script -- use a throwaway virtualenv outside the repository::
+pinned inputs) from Debian's Indonesian Hunspell dictionary and, for ranking
+only, the wordfreq package, which must be installed in the Python that runs
+this script -- use a throwaway virtualenv outside the repository::
 
+    apt-get install hunspell-id
     python3 -m venv /tmp/wl-venv
-    /tmp/wl-venv/bin/pip install Sastrawi==1.0.1 wordfreq==3.1.1
+    /tmp/wl-venv/bin/pip install wordfreq==3.1.1
     /tmp/wl-venv/bin/python scripts/build_wordlist_id.py
 
 ``--check`` rebuilds in memory and exits non-zero if the committed file differs
@@ -14,23 +16,38 @@ that runs this script -- use a throwaway virtualenv outside the repository::
 
 Inputs
 ------
-* Sastrawi 1.0.1 (code: MIT licence): its root-word dictionary
-  ``Sastrawi/Stemmer/data/kata-dasar.txt`` (29,932 entries), located through the
-  installed package's file list (``importlib.metadata``). The wheel's metadata
-  states only "License: MIT" and nothing about the dictionary; the upstream
-  Sastrawi and PySastrawi READMEs state that the root-word dictionary comes from
-  Kateglo (kateglo.com), "with some modifications", under CC BY-NC-SA 3.0.
+* Debian's ``hunspell-id`` (1:7.5.0-1 in Debian 12, source package
+  libreoffice-dictionaries): ``/usr/share/hunspell/id_ID.dic`` (31,132 entries;
+  the first line is the count), by Ali Ahmadi, licensed LGPL-3 according to
+  ``/usr/share/doc/hunspell-id/copyright`` ("Files: dictionaries/id/id_ID.*").
+  The file is identified by its SHA-256 (``PINNED_DICTIONARY_SHA256``), not by
+  the package version, so any distribution shipping the same bytes will do.
+  Each entry is a word optionally followed by ``/`` and affix flags; only the
+  word (the root) is used.
 * wordfreq 3.1.1 (code: Apache 2.0; its package metadata states the bundled
   frequency data may be redistributed under CC BY-SA 4.0): Indonesian ("id")
   word frequencies rank the roots; English ("en") frequencies detect English
-  tokens.
+  tokens. wordfreq is used at build time only, to decide which dictionary
+  words are common: id.txt holds dictionary words sorted alphabetically and no
+  frequency, rank or other wordfreq data.
 * ``scripts/wordlist_id_stoplist.txt``: a hand-reviewed stop list.
+
+Why these sources: the list used to come from Sastrawi's root-word
+dictionary, which its authors describe as Kateglo's under CC BY-NC-SA 3.0
+(non-commercial, share-alike): not compatible with this project's
+AGPL-3.0-or-later. LGPL-3 material may be conveyed under the GPL-3 (LGPL-3 is
+the GPL-3 plus extra permissions), which combines with the AGPL-3 (GPL-3 and
+AGPL-3 section 13). Had the frequency ranking made the list an adaptation of
+wordfreq's data, CC BY-SA 4.0 adaptations may be licensed under the GPL-3
+(Creative Commons' declared one-way compatibility, 2015), and wordfreq is
+credited in the file header either way.
 
 Rules, applied in this order (the counts each rule removes are printed and
 written into the header of id.txt)
 -----------------------------------------------------------------------------
 R1 charset/length: the root consists only of the letters a-z (this drops
-   hyphenated reduplications such as "abal-abal") and has 4 to 8 letters.
+   hyphenated reduplications such as "aba-aba" and capitalised proper names)
+   and has 4 to 8 letters.
 R2 frequency: the root has a non-zero Indonesian frequency in wordfreq
    (``word_frequency(w, "id") > 0``; wordfreq's Indonesian data is its
    "small" list, which only holds words with a Zipf frequency of 3 or more).
@@ -86,25 +103,27 @@ R6 stop list: words in ``scripts/wordlist_id_stoplist.txt`` are dropped --
 R7 cut: the 4,096 most frequent survivors are kept and written sorted.
 
 The script fails (exit status 1) if fewer than 4,096 words survive, if the
-installed versions of Sastrawi or wordfreq differ from the pinned ones (unless
-``--allow-other-versions``), or if the output would break the file format.
+dictionary's SHA-256 or the installed wordfreq differ from the pinned ones
+(unless ``--allow-other-versions``), or if the output would break the file format.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.metadata
 import re
 import sys
 from pathlib import Path
 
-PINNED_SASTRAWI = "1.0.1"
+DEFAULT_DICTIONARY = Path("/usr/share/hunspell/id_ID.dic")
+PINNED_DICTIONARY_SHA256 = "1a1ab6f423bec47fa30d485dfde92039177aa6f9a6b123badb695d634064cc5e"
+DICTIONARY_PACKAGE = "hunspell-id 1:7.5.0-1 (Debian 12)"
 PINNED_WORDFREQ = "3.1.1"
 TARGET_SIZE = 4096
 MIN_LEN = 4
 MAX_LEN = 8
 ENGLISH_FACTOR = 3.0
-DICTIONARY_SUFFIX = "Sastrawi/Stemmer/data/kata-dasar.txt"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO_ROOT / "crypto" / "wordlists" / "id.txt"
@@ -131,9 +150,8 @@ SPELLING_MAP = [
 ]
 
 REBUILD_COMMAND = (
-    "python3 -m venv /tmp/wl-venv && "
-    f"/tmp/wl-venv/bin/pip install Sastrawi=={PINNED_SASTRAWI} "
-    f"wordfreq=={PINNED_WORDFREQ} && "
+    "apt-get install hunspell-id && python3 -m venv /tmp/wl-venv && "
+    f"/tmp/wl-venv/bin/pip install wordfreq=={PINNED_WORDFREQ} && "
     "/tmp/wl-venv/bin/python scripts/build_wordlist_id.py"
 )
 
@@ -208,29 +226,38 @@ def package_version(name: str, pinned: str, allow_other: bool) -> str:
     return version
 
 
-def find_dictionary() -> Path:
-    files = importlib.metadata.files("Sastrawi") or []
-    hits = [f for f in files if str(f).replace("\\", "/").endswith(DICTIONARY_SUFFIX)]
-    if len(hits) != 1:
-        raise BuildError(f"cannot locate {DICTIONARY_SUFFIX} in the installed Sastrawi")
-    path = Path(hits[0].locate())
-    if not path.is_file():
-        raise BuildError(f"{path} is listed by Sastrawi but missing")
-    return path
+def read_dictionary(path: Path, allow_other: bool) -> list[str]:
+    """The entries of a Hunspell .dic file: the count line dropped, flags stripped."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BuildError(f"cannot read {path} ({exc.strerror}); apt-get install hunspell-id") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != PINNED_DICTIONARY_SHA256 and not allow_other:
+        raise BuildError(
+            f"{path} has SHA-256 {digest}, not the pinned {PINNED_DICTIONARY_SHA256}; "
+            "the output would not be reproducible (use --allow-other-versions "
+            "to build anyway and then update the pin)"
+        )
+    lines = data.decode("utf-8").splitlines()
+    if not lines or not lines[0].strip().isdigit():
+        raise BuildError(f"{path} does not start with an entry count")
+    entries = [line.split(None, 1)[0].split("/", 1)[0] for line in lines[1:] if line.strip()]
+    if len(entries) != int(lines[0]):
+        raise BuildError(f"{path} announces {lines[0].strip()} entries but holds {len(entries)}")
+    return entries
 
 
 def build(
-    stoplist_path: Path, allow_other: bool, dump_path: Path | None = None
+    dictionary: Path, stoplist_path: Path, allow_other: bool, dump_path: Path | None = None
 ) -> tuple[list[str], list[str]]:
-    sastrawi_version = package_version("Sastrawi", PINNED_SASTRAWI, allow_other)
     wordfreq_version = package_version("wordfreq", PINNED_WORDFREQ, allow_other)
     import wordfreq  # imported after the version check, on purpose
 
-    dictionary = find_dictionary()
     stop = load_stoplist(stoplist_path)
     counts: list[tuple[str, int]] = []
 
-    entries = sorted({w.strip() for w in dictionary.read_text(encoding="utf-8").split("\n")} - {""})
+    entries = sorted(set(read_dictionary(dictionary, allow_other)))
     n_entries = len(entries)
 
     words = [w for w in entries if WORD_RE.fullmatch(w) and MIN_LEN <= len(w) <= MAX_LEN]
@@ -276,16 +303,17 @@ def build(
         f"  {REBUILD_COMMAND}",
         "",
         "Sources and licences:",
-        f"- Sastrawi {sastrawi_version} (PyPI; https://github.com/har07/PySastrawi, code MIT),",
-        f"  root-word dictionary {DICTIONARY_SUFFIX} ({n_entries:,} entries).",
-        "  The wheel's metadata says only \"License: MIT\". The upstream Sastrawi and",
-        "  PySastrawi READMEs state that the root-word dictionary comes from Kateglo",
-        "  (kateglo.com) with some modifications, licensed CC BY-NC-SA 3.0.",
-        f"- wordfreq {wordfreq_version} (PyPI; https://github.com/rspeer/wordfreq, Robyn Speer),",
-        "  Indonesian and English word frequencies. Code: Apache License 2.0; the",
-        "  package metadata states its data files may be redistributed under CC BY-SA 4.0",
-        "  and credits Google Books Ngrams, Leeds Internet Corpus, Wikipedia, ParaCrawl,",
-        "  OPUS OpenSubtitles 2018, SUBTLEX and Twitter as data sources.",
+        f"- The words: Debian's {DICTIONARY_PACKAGE}, /usr/share/hunspell/id_ID.dic",
+        f"  ({n_entries:,} distinct entries), Copyright (C) 2017 Ali Ahmadi, licensed LGPL-3",
+        "  (GNU Lesser General Public License v3; Debian's copyright file for the",
+        "  package, \"Files: dictionaries/id/id_ID.*\"). This list is a selection of",
+        "  its entries and is distributed under the same licence (LGPL-3.0-only).",
+        f"- The ranking (build time only): wordfreq {wordfreq_version} (PyPI;",
+        "  https://github.com/rspeer/wordfreq, Robyn Speer), Indonesian and English word",
+        "  frequencies. Code: Apache License 2.0; its data may be redistributed under",
+        "  CC BY-SA 4.0 and credits Google Books Ngrams, Leeds Internet Corpus,",
+        "  Wikipedia, ParaCrawl, OPUS OpenSubtitles 2018, SUBTLEX and Twitter. It only",
+        "  decides which words are common; no frequency data is in this file.",
         "",
         "Rules (full definitions in the script's docstring); words removed by each:",
         f"  {n_entries:,} dictionary entries",
@@ -303,7 +331,7 @@ def build(
         "R6 stop list: scripts/wordlist_id_stoplist.txt (offensive, frightening,",
         "  negative, religious/ethnic/political, names, non-words), reviewed by hand.",
         f"R7 the {TARGET_SIZE:,} most frequent survivors by wordfreq_id (ties alphabetical);",
-        f"  least frequent kept: {cutoff!r} ({freq[cutoff]:.3g}).",
+        f"  least frequent kept: {cutoff!r}.",
         "Format: lowercase a-z, 4-8 letters, one per line, unique, sorted ascending.",
     ]
     return [("# " + h).rstrip() for h in header], final
@@ -324,6 +352,7 @@ def render(header: list[str], words: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--dictionary", type=Path, default=DEFAULT_DICTIONARY)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--stoplist", type=Path, default=DEFAULT_STOPLIST)
     parser.add_argument("--check", action="store_true", help="compare with --output, write nothing")
@@ -337,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        header, words = build(args.stoplist, args.allow_other_versions, args.dump_candidates)
+        header, words = build(args.dictionary, args.stoplist, args.allow_other_versions, args.dump_candidates)
         text = render(header, words)
     except BuildError as exc:
         print(f"build_wordlist_id: error: {exc}", file=sys.stderr)
