@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-browser bench mutate clean
+.PHONY: run test test-fast test-browser bench mutate lock clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,5 +48,17 @@ $(MUTATE_STAMP): $(STAMP)
 mutate: $(MUTATE_STAMP)
 	nice -n 10 $(BIN)/python scripts/mutate.py $(MUTATE_ARGS)
 
+# make lock: refresh requirements/production.txt, the pinned production install that
+# docs/deploy.*.md uses (`pip install --require-hashes`): every package of pyproject.toml's
+# dependencies and of its build requirements, at the newest versions they allow, each with the
+# sha256 of every file PyPI has for it. Review the diff, then run the tests against it.
+LOCK := requirements/production.txt
+LOCK_VENV := $(VENV)-lock
+
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install --quiet 'pip-tools>=7.4'; }
+	CUSTOM_COMPILE_COMMAND='make lock' $(LOCK_VENV)/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --all-build-deps \
+		--strip-extras --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis mutants
+	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .hypothesis mutants
