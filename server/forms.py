@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 from .config import Config
 from .i18n import CATEGORIES
@@ -16,7 +17,8 @@ from .i18n import CATEGORIES
 MAX_PERSONS = 5
 PERSON_PARTS = ("name", "position", "unit")
 REQUIRED = ("what", "who", "where", "when", "how")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z", re.ASCII)
+_DAY_FIRST = re.compile(r"(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})\Z", re.ASCII)
 
 
 def long_fields() -> tuple[str, ...]:
@@ -78,12 +80,34 @@ def validate_report(values: dict[str, str], config: Config) -> ReportForm:
             form.errors[name] = ("field.required", {})
     if form.get("category") not in CATEGORIES:
         form.errors["category"] = ("field.category", {})
-    date = form.get("incident_date").strip()
-    if date and not _DATE.match(date):
-        form.errors["incident_date"] = ("field.date", {})
+    typed = form.get("incident_date").strip()
+    if typed:
+        if incident_day(typed) is None:
+            form.errors["incident_date"] = ("field.date", {})
     if form.get("confirm") != "1":
         form.errors["confirm"] = ("field.confirm", {})
     return form
+
+
+def incident_day(typed: str) -> str | None:
+    """A day written day-first (``17/08/2026``, ``17-8-2026``, ``17.08.2026``) or as
+    ``2026-08-17``, as ``YYYY-MM-DD``; None when it is not a real calendar day.
+
+    Day-first is how dates are written here; the field is plain text so the
+    browser's locale (Tor Browser presents itself as en-US) cannot reorder it.
+    """
+    iso = _ISO_DATE.match(typed)
+    match = _DAY_FIRST.match(typed)
+    if iso:
+        year, month, dom = (int(g) for g in iso.groups())
+    elif match:
+        dom, month, year = (int(g) for g in match.groups())
+    else:
+        return None
+    try:
+        return date(year, month, dom).isoformat()
+    except ValueError:
+        return None
 
 
 def validate_message(values: dict[str, str], config: Config, *, has_files: bool) -> ReportForm:

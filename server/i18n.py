@@ -70,7 +70,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "This site uses no JavaScript, no tracking cookies and nothing from third parties."),
     # Form
     "form.title": ("Formulir Pengaduan", "Report form"),
-    "form.intro": ("Isilah unsur 4W+1H selengkap yang Anda ketahui. Kolom bertanda * wajib diisi.",
+    "form.intro": ("Isilah unsur 4W+1H selengkap mungkin sesuai yang Anda ketahui. Kolom bertanda * wajib diisi.",
                    "Fill in the 4W+1H as fully as you know them. Fields marked * are required."),
     "form.category": ("Jenis pelanggaran", "Kind of wrongdoing"),
     "form.category.choose": ("- pilih -", "- choose -"),
@@ -113,6 +113,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "bahwa pengaduan palsu atau fitnah dapat dikenai sanksi. *",
                      "I declare that this report is true to the best of my knowledge, and I understand that a "
                      "false or slanderous report may be sanctioned. *"),
+    "form.confirm_hint": ("Tombol \u201cKirim Pengaduan\u201d muncul setelah Anda mencentang pernyataan ini.",
+                          "The \u201cSend report\u201d button appears once you tick this statement."),
+    "form.have_codename": ("Sudah pernah melapor dan punya nama sandi?", "Already reported and have a codename?"),
+    "form.have_codename_link": ("Masuk untuk melihat pengaduan dan balasan Anda.",
+                                "Log in to see your reports and the replies."),
     "form.send": ("Kirim Pengaduan", "Send report"),
     "form.errors": ("Pengaduan belum terkirim. Periksa kolom yang ditandai di bawah; teks Anda tetap tersimpan "
                     "di formulir ini.",
@@ -129,11 +134,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.too_long": ("Terlalu panjang: paling banyak {max} karakter.", "Too long: at most {max} characters."),
     "field.category": ("Pilih salah satu jenis pelanggaran.", "Choose one kind of wrongdoing."),
     "field.confirm": ("Centang pernyataan ini untuk mengirim.", "Tick this statement to send."),
-    "field.date": ("Tulis tanggal sebagai TTTT-BB-HH.", "Write the date as YYYY-MM-DD."),
+    "form.date_hint": ("Hari/bulan/tahun, misalnya 17/08/2026.", "Day/month/year, for example 17/08/2026."),
+    "field.date": ("Tulis tanggal dengan urutan hari, bulan, tahun, misalnya 17/08/2026.",
+                   "Write the date as day/month/year, for example 17/08/2026."),
     "field.body": ("Tulis pesan Anda.", "Write your message."),
     # Success
     "done.title": ("Pengaduan terkirim", "Report sent"),
-    "done.intro": ("Terima kasih. Pengaduan Anda tersimpan terenkripsi; hanya pemegang kunci Inspektorat yang "
+    "done.intro": ("Terima kasih. Pengaduan Anda telah disimpan dalam bentuk terenkripsi; hanya pemegang kunci Inspektorat yang "
                    "dapat membacanya.",
                    "Thank you. Your report is stored encrypted; only the Inspectorate's keyholders can read it."),
     "done.codename": ("Nama sandi", "Codename"),
@@ -147,7 +154,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "Inspektorat dan pengelola server. Tanpa keduanya Anda tidak dapat membaca balasan.",
                          "Nobody can recover this codename or passphrase, not the Inspectorate and not the "
                          "server's administrator. Without both you cannot read replies."),
-    "done.next": ("Masuklah kembali dalam beberapa hari untuk melihat status dan balasan.",
+    "done.next": ("Silakan masuk kembali beberapa hari lagi untuk melihat status dan balasan.",
                   "Come back in a few days to see the status and any reply."),
     "done.added": ("Pengaduan baru tersimpan di akun Anda dengan kode ini.",
                    "The new report is stored under your account with this code."),
@@ -205,10 +212,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "home.onion": ("Alamat onion situs ini (untuk Tor Browser)", "This site's onion address (for Tor Browser)"),
     # Org key
     "orgkey.title": ("Kunci publik Inspektorat", "The Inspectorate's public key"),
-    "orgkey.intro": ("Setiap pengaduan dienkripsi dengan kunci ini. Cocokkan sidik jarinya dengan yang dicetak "
-                     "di kantor Inspektorat.",
-                     "Every report is encrypted to this key. Compare its fingerprint with the one printed at "
-                     "the Inspectorate's office."),
+    "orgkey.intro": ("Setiap pengaduan dienkripsi dengan kunci ini sebelum disimpan.",
+                     "Every report is encrypted to this key before it is stored."),
+    "orgkey.check": ("Untuk memastikan kunci ini asli, cocokkan sidik jarinya dengan sidik jari yang diumumkan di "
+                     "situs web resmi Pemerintah Kabupaten atau pada brosur dan poster resmi WBS. Anda tidak perlu "
+                     "datang ke kantor mana pun untuk memeriksanya; lakukan dari perangkat pribadi Anda. Jika "
+                     "berbeda, jangan kirim pengaduan.",
+                     "To be sure this key is genuine, compare its fingerprint with the one published on the "
+                     "Regency Government's official website or on the official WBS leaflets and posters. You do "
+                     "not need to visit any office to check it; do it from your own device. If they differ, do not "
+                     "send a report."),
+    "orgkey.state": ("Keadaan", "State"),
+    "orgkey.since": ("Sejak", "Since"),
     "orgkey.fingerprint": ("Sidik jari", "Fingerprint"),
     "orgkey.none": ("Belum ada kunci terpasang: pengaduan belum dapat diterima.",
                     "No key is installed yet: reports cannot be received."),
@@ -286,7 +301,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "staff.due": ("Jatuh tempo", "Due"),
     "staff.items": ("Item", "Items"),
     "staff.kind": ("Jenis", "Kind"),
-    "staff.size": ("Ukuran (berpadding)", "Size (padded)"),
+    "staff.size": ("Ukuran (setelah padding)", "Size (padded)"),
     "staff.day": ("Tanggal", "Day"),
     "staff.exported": ("Sudah diekspor", "Exported"),
     "staff.yes": ("ya", "yes"),
@@ -364,7 +379,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "staff.close_time": ("Hari sampai selesai (median / rata-rata)", "Days to close (median / mean)"),
     "staff.csv": ("Unduh CSV", "Download CSV"),
     "staff.forbidden": ("Halaman ini hanya untuk admin.", "This page is for admins only."),
-    "error.login_required": ("Silakan masuk terlebih dahulu.", "Please log in first."),
+    "error.login_required": ("Silakan masuk terlebih dahulu dengan nama sandi dan frasa sandi Anda.",
+                             "Please log in first with your codename and passphrase."),
+    "logout.done": ("Anda telah keluar. Untuk keamanan, tutup juga Tor Browser jika perangkat ini dipakai orang lain.",
+                    "You have logged out. For safety, also close Tor Browser if others use this device."),
 }
 
 
@@ -399,3 +417,35 @@ def status_explained(lang: str, status: str) -> str:
 def category_label(lang: str, key: str) -> str:
     pair = CATEGORIES.get(key)
     return pair[pick(lang)] if pair else key
+
+
+KEY_STATES: dict[str, tuple[str, str]] = {
+    "active": ("aktif", "active"),
+    "retired": ("tidak dipakai lagi", "retired"),
+}
+
+MONTHS: tuple[tuple[str, str], ...] = (
+    ("Januari", "January"), ("Februari", "February"), ("Maret", "March"), ("April", "April"),
+    ("Mei", "May"), ("Juni", "June"), ("Juli", "July"), ("Agustus", "August"),
+    ("September", "September"), ("Oktober", "October"), ("November", "November"), ("Desember", "December"),
+)
+
+
+def key_state_label(lang: str, state: str) -> str:
+    pair = KEY_STATES.get(state)
+    return pair[pick(lang)] if pair else state
+
+
+def long_date(lang: str, day: str) -> str:
+    """``2026-12-01`` (or a time starting with it) as people here write it: ``1 Desember 2026``.
+
+    Anything that is not a date is shown as it is rather than failing a page.
+    """
+    try:
+        year, month, dom = int(day[:4]), int(day[5:7]), int(day[8:10])
+    except (ValueError, TypeError):
+        return day
+    if day[4:5] != "-" or day[7:8] != "-" or not 1 <= month <= 12 or not 1 <= dom <= 31:
+        return day
+    name = MONTHS[month - 1][pick(lang)]
+    return f"{dom} {name} {year}"

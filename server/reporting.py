@@ -41,7 +41,7 @@ from crypto.mailbox import (
 from .blobstore import no_room
 from .context import Context
 from .errors import Busy, DiskFull, NotFound, ServerError, TooManyAttempts, TooManyReports
-from .forms import ReportForm
+from .forms import ReportForm, incident_day
 from .intake import SealedFile
 from .kdfpool import CREATE, LOGIN
 from .sessions import Session
@@ -202,7 +202,7 @@ async def submit_report(
     report_id = new_item_id()
     obj = report_plaintext(
         report_code=code,
-        submitted_at=format_time(now),
+        submitted_at=sealed_time(now),
         lang=lang,
         category=form.get("category"),
         what=form.get("what"),
@@ -213,7 +213,7 @@ async def submit_report(
         loss_estimate=form.get("loss_estimate"),
         attachments=[f.ref for f in files],
         reported_persons=form.persons,
-        incident_date=form.get("incident_date").strip(),
+        incident_date=incident_day(form.get("incident_date").strip()) or "",
         evidence_note=form.get("evidence_note"),
         identity=form.get("identity"),
     )
@@ -234,12 +234,23 @@ async def submit_report(
     return Receipt(format_codename(codename) if codename else None, passphrase, code)
 
 
+def sealed_time(now: datetime) -> str:
+    """The time a reporter's item carries inside its seal: the UTC day's start.
+
+    PROTOCOL.md keeps the ``YYYY-MM-DDTHH:MM:SSZ`` format; the value is rounded
+    to the day, the precision the server stores, so a case file that leaks or
+    a curious reader cannot tie a report to an hour someone was seen at a
+    computer (docs/threat-model.md).
+    """
+    return format_time(now.replace(hour=0, minute=0, second=0, microsecond=0))
+
+
 async def add_message(ctx: Context, session: Session, code: str, body: str, files: list[SealedFile]) -> None:
     report = await own_report(ctx, session, code)
     org = ctx.keys.require()
     now = utc_now()
     obj = message_plaintext(
-        report_code=report.code, sent_at=format_time(now), body=body, attachments=[f.ref for f in files]
+        report_code=report.code, sent_at=sealed_time(now), body=body, attachments=[f.ref for f in files]
     )
 
     async def save(items: list[NewItem]) -> None:

@@ -18,8 +18,13 @@ def _org_info(request: web.Request):  # type: ignore[no-untyped-def]
     return request.app[CONTEXT].keys.current()
 
 
+LOGIN_REQUIRED = "/login?next=required"
+LOGGED_OUT = "/?out=1"
+
+
 async def home(request: web.Request) -> web.Response:
-    return render(request, "reporter/home.html", org=_org_info(request))
+    logged_out = request.query.get("out") == "1"
+    return render(request, "reporter/home.html", org=_org_info(request), logged_out=logged_out)
 
 
 async def criteria(request: web.Request) -> web.Response:
@@ -53,7 +58,7 @@ def _form_page(request: web.Request, *, form=None, status: int = 200, files_lost
 
 async def submit_form(request: web.Request) -> web.Response:
     if request.path.startswith("/mailbox") and session_of(request) is None:
-        raise redirect(request, "/login")
+        raise redirect(request, LOGIN_REQUIRED)
     return _form_page(request)
 
 
@@ -97,7 +102,7 @@ async def submit(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     session = session_of(request)
     if request.path.startswith("/mailbox") and session is None:
-        raise redirect(request, "/login")
+        raise redirect(request, LOGIN_REQUIRED)
     with ctx.uploads.hold():
         try:
             intake, data = await _intake(request, report_field_limits(ctx.config))
@@ -128,7 +133,8 @@ async def submit(request: web.Request) -> web.Response:
 
 
 async def login_form(request: web.Request) -> web.Response:
-    return render(request, "reporter/login.html", failed=False, codename="")
+    notice = "error.login_required" if request.query.get("next") == "required" else None
+    return render(request, "reporter/login.html", failed=False, codename="", notice=notice)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -140,7 +146,7 @@ async def login(request: web.Request) -> web.Response:
     try:
         session = await reporting.login(ctx, codename, fields.get("passphrase", ""), request.get("circuit"))
     except reporting.LoginFailed:
-        return render(request, "reporter/login.html", status=200, failed=True, codename=codename[:64])
+        return render(request, "reporter/login.html", status=200, failed=True, codename=codename[:64], notice=None)
     ctx.sessions.end(request.cookies.get(SESSION_COOKIE))
     response = redirect(request, "/mailbox")
     set_cookie(request, response, SESSION_COOKIE, session.sid)
@@ -150,7 +156,7 @@ async def login(request: web.Request) -> web.Response:
 def _require_session(request: web.Request):  # type: ignore[no-untyped-def]
     session = session_of(request)
     if session is None:
-        raise redirect(request, "/login")
+        raise redirect(request, LOGIN_REQUIRED)
     return session
 
 
@@ -208,7 +214,7 @@ async def logout(request: web.Request) -> web.Response:
     """End the session on any POST, token or not: the cookie is SameSite=Strict, and a
     logout that only deleted the cookie would leave a copied cookie working."""
     request.app[CONTEXT].sessions.end(request.cookies.get(SESSION_COOKIE))
-    response = redirect(request, "/")
+    response = redirect(request, LOGGED_OUT)
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
 

@@ -64,6 +64,8 @@ def template_environment() -> jinja2.Environment:
         status_explained=i18n.status_explained,
         size_label=i18n.size_label,
         category_label=i18n.category_label,
+        key_state_label=i18n.key_state_label,
+        long_date=i18n.long_date,
     )
     return env
 

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 
 from conftest import start_server
-from wbsclient import Client, FileField, Response
+from wbsclient import Client, FileField, Response, page_text
 
 REPORT = {
     "category": "suap_gratifikasi",
@@ -196,6 +196,16 @@ def check_forms(name: str, page: Page) -> None:
     assert all(f in ids for f in page.label_for), (name, "a label points at no element")
 
 
+def check_menu(name: str, html: str, lang: str) -> None:
+    """"Pengaduan Saya" is the first link of the header's menu: the report form before login, the mailbox after."""
+    nav = re.search(r"<header class=\"top\">.*?<nav\b[^>]*>(.*?)</nav>", html, re.S)
+    assert nav, (name, "no menu in the header")
+    first = re.search(r"<a href=\"([^\"]+)\"[^>]*>([^<]+)</a>", nav.group(1))
+    assert first and first.group(2) == ("My reports" if lang == "en" else "Pengaduan Saya"), (name, first)
+    logged_in = "/logout" in nav.group(1)
+    assert first.group(1) == ("/mailbox" if logged_in else "/submit"), (name, first.group(1))
+
+
 def test_every_page(site, visited):
     lang, pages = visited
     css_cache: dict[str, Response] = {}
@@ -204,7 +214,7 @@ def test_every_page(site, visited):
     for name, status, response in pages:
         assert response.status == status, (name, response.status)
         if status == 303:
-            assert response.headers["Location"] == "/login"
+            assert response.headers["Location"] == "/login?next=required"
             check_headers(name, response, html=False)
             continue
         check_headers(name, response)
@@ -213,6 +223,7 @@ def test_every_page(site, visited):
         match = re.search(r"<html\b[^>]*\blang=\"([a-z-]+)\"", html)
         assert match and match.group(1) == lang, (name, match and match.group(1))
         check_html(name, html, page)
+        check_menu(name, html, lang)
         check_forms(name, page)
         forms += len(page.forms)
         controls += len(page.controls)
@@ -232,6 +243,19 @@ def test_every_page(site, visited):
         assert len(switch) == 1 and (switch[0]["href"] or "").endswith(f"?lang={other}"), name
     # The parser really saw the forms (report form: 20+ fields; login, logout, message forms).
     assert forms >= 15 and controls >= 80, (forms, controls)
+
+
+def test_org_key_page_speaks_indonesian_and_asks_for_no_visit(site):
+    text = page_text(site.client().get("/org-key").text)
+    assert "aktif" in text and "active" not in text and "situs web resmi" in text
+    assert "dicetak di kantor" not in text and "datang ke kantor" in text
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", text), "dates are written out, not ISO"
+
+
+def test_rewards_say_only_what_the_regents_regulation_says(site):
+    for lang in ("id", "en"):
+        text = page_text(site.client().get(f"/?lang={lang}").text)
+        assert "85" in text and "2018" not in text and "Rp200" not in text and "‰" not in text, lang
 
 
 def test_the_stylesheet(site):

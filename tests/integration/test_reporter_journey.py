@@ -23,7 +23,7 @@ REPORT = {
     "person1_name": "I Made Contoh",
     "person1_position": "Petugas loket",
     "person1_unit": "Kecamatan Banjarangkan",
-    "incident_date": "2026-10-01",
+    "incident_date": "1/10/2026",  # day first, as people here write it
 }
 
 
@@ -85,7 +85,9 @@ def test_whole_journey(server, tmp_path):
     assert code in mailbox.text and code2 in mailbox.text
 
     logout = fresh.post("/logout", {"csrf_token": page.csrf})
-    assert logout.status == 303
+    assert logout.status == 303 and logout.headers["Location"] == "/?out=1"
+    assert "Anda telah keluar." in page_text(fresh.get("/?out=1").text)
+    assert "Anda telah keluar." not in page_text(fresh.get("/").text)
     assert fresh.get("/mailbox").status == 303
     assert fresh.get(f"/mailbox/reports/{code}").status == 303
 
@@ -100,6 +102,11 @@ def test_whole_journey(server, tmp_path):
         assert [i["kind"] for i in items] == ["report", "attachment", "attachment", "message", "attachment"]
         report = open_json(bundle.read_item(items[0]["item_id"]), keys, report_code=code).content
         assert report["what"] == REPORT["what"] and report["reported_persons"][0]["name"] == "I Made Contoh"
+        assert report["incident_date"] == "2026-10-01"
+        # Sealed times keep PROTOCOL.md's format but carry the day only.
+        assert report["submitted_at"].endswith("T00:00:00Z")
+        message = open_json(bundle.read_item(items[3]["item_id"]), keys, report_code=code).content
+        assert message["sent_at"].endswith("T00:00:00Z")
         first = report["attachments"][0]
         plain = b"".join(open_stream(io.BytesIO(bundle.read_item(first["item_id"])), keys))
         assert plain == evidence and hashlib.sha256(plain).hexdigest() == first["sha256"]
@@ -123,11 +130,28 @@ def test_mailbox_routes_need_a_session(server):
     client = server.client()
     for path in ("/mailbox", "/mailbox/submit", "/mailbox/reports/WBS-AAAAA-BBBBB"):
         response = client.get(path)
-        assert response.status == 303 and response.headers["Location"] == "/login", path
+        assert response.status == 303 and response.headers["Location"] == "/login?next=required", path
     page = client.get("/submit")
     for path in ("/mailbox/submit", "/mailbox/reports/WBS-AAAAA-BBBBB/messages"):
         response = client.post_multipart(path, [("csrf_token", page.csrf), ("body", "x")])
-        assert response.status == 303 and response.headers["Location"] == "/login", path
+        assert response.status == 303 and response.headers["Location"] == "/login?next=required", path
+
+
+def test_please_log_in_is_said(server):
+    client = server.client()
+    response = client.get("/mailbox")
+    assert response.headers["Location"] == "/login?next=required"
+    assert "Silakan masuk terlebih dahulu" in page_text(client.get(response.headers["Location"]).text)
+    assert "Silakan masuk terlebih dahulu" not in page_text(client.get("/login").text)
+
+
+def test_incident_date_is_read_day_first(server):
+    client = server.client()
+    for typed in ("31/02/2026", "2026/10/01", "10-2026", "kemarin"):
+        refused = submit(client, extra={"incident_date": typed})
+        assert refused.status == 400, typed
+        assert "17/08/2026" in page_text(refused.text) and f'value="{typed}"' in refused.text
+    assert submit(client, extra={"incident_date": "17.08.2026"}).status == 200
 
 
 def test_validation_keeps_every_typed_text(server):
