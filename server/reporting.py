@@ -328,12 +328,65 @@ class Case:
     history: list[tuple[str, str]]
     content: ThreadEntry | None
     thread: list[ThreadEntry]
+    unseen: int = 0  # answers that were new when this page was opened
+
+    @property
+    def latest_reply(self) -> int | None:
+        """The index in ``thread`` of the newest reply, if any."""
+        replies = [i for i, e in enumerate(self.thread) if e.kind == "reply"]
+        return replies[-1] if replies else None
+
+
+@dataclass(frozen=True)
+class MailboxRow:
+    """One report as its reporter's mailbox lists it; the category is read
+    from the sealed report during the request and never stored."""
+
+    report: Report
+    category: str | None  # None when the report could not be opened
+    unseen: int
 
 
 def _open_item(ctx: Context, item_id: str, key: PrivateKey, code: str):  # type: ignore[no-untyped-def]
     with ctx.blobs.open(item_id) as src:
         data = src.read()
     return open_json(data, [key], report_code=code)
+
+
+def _answers(history: list[tuple[str, str]], thread: list[ThreadEntry]) -> int:
+    """Replies and status changes after the first status: what "Balasan baru" counts."""
+    return sum(1 for e in thread if e.kind == "reply") + max(len(history) - 1, 0)
+
+
+async def mailbox(ctx: Context, session: Session) -> list[MailboxRow]:
+    """The account's reports, each with its category and how many answers are unseen."""
+    key = session.private_key
+    answers = await ctx.store.answers_of_account(session.account_id)
+    rows = []
+    for report in await ctx.store.reports_of_account(session.account_id):
+        category = None
+        first = next((i for i in await ctx.store.items_of_report(report.code) if i.kind == "report"), None)
+        if first is not None:
+            try:
+                opened = await ctx.run_io(_open_item, ctx, first.item_id, key, report.code)
+            except (WbsError, OSError):
+                pass
+            else:
+                category = opened.content.get("category")
+        total, seen = answers.get(report.code, (0, 0))
+        rows.append(MailboxRow(report, category, max(total - seen, 0)))
+    return rows
+
+
+async def mark_case_seen(ctx: Context, case: Case) -> None:
+    """Remember that the reporter has now seen every answer on the case page.
+
+    Best effort: with the disk full the page is still shown, the mark stays.
+    """
+    try:
+        await ctx.store.mark_seen(case.report.code, _answers(case.history, case.thread))
+    except DiskFull:
+        pass
 
 
 async def load_case(ctx: Context, session: Session, code: str) -> Case:
@@ -362,4 +415,6 @@ async def load_case(ctx: Context, session: Session, code: str) -> Case:
             content = entry
         else:
             thread.append(entry)
-    return Case(report, history, content, thread)
+    total = _answers(history, thread)
+    seen = (await ctx.store.answers_of_account(session.account_id)).get(code, (total, 0))[1]
+    return Case(report, history, content, thread, max(total - seen, 0))

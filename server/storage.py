@@ -230,6 +230,30 @@ class Store:
         )
         return [Report(**dict(r)) for r in rows]
 
+    async def answers_of_account(self, account_id: str) -> dict[str, tuple[int, int]]:
+        """Per report of the account: (answers so far, answers the reporter has seen).
+
+        An answer is a reply or a status change after the first status.
+        """
+        rows = await self._all(
+            "SELECT r.code,"
+            " (SELECT COUNT(*) FROM items i WHERE i.report_code = r.code AND i.kind = 'reply')"
+            " + MAX((SELECT COUNT(*) FROM status_history h WHERE h.report_code = r.code) - 1, 0) AS answers,"
+            " COALESCE((SELECT s.answers FROM seen s WHERE s.report_code = r.code), 0) AS seen"
+            " FROM reports r WHERE r.account_id = ?",
+            (account_id,),
+        )
+        return {r["code"]: (r["answers"], r["seen"]) for r in rows}
+
+    async def mark_seen(self, code: str, answers: int) -> None:
+        """Record that the reporter has seen ``answers`` answers of the report (a count, no time)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO seen (report_code, answers) VALUES (?, ?)"
+                " ON CONFLICT(report_code) DO UPDATE SET answers = excluded.answers",
+                (code, max(answers, 0)),
+            )
+
     async def status_history(self, code: str) -> list[tuple[str, str]]:
         rows = await self._all(
             "SELECT status, day FROM status_history WHERE report_code = ? ORDER BY position", (code,)

@@ -162,13 +162,14 @@ def _require_session(request: web.Request):  # type: ignore[no-untyped-def]
 
 async def mailbox(request: web.Request) -> web.Response:
     session = _require_session(request)
-    reports = await request.app[CONTEXT].store.reports_of_account(session.account_id)
-    return render(request, "reporter/mailbox.html", reports=reports)
+    rows = await reporting.mailbox(request.app[CONTEXT], session)
+    return render(request, "reporter/mailbox.html", rows=rows)
 
 
 async def case(request: web.Request) -> web.Response:
     session = _require_session(request)
     case = await reporting.load_case(request.app[CONTEXT], session, request.match_info["code"])
+    await reporting.mark_case_seen(request.app[CONTEXT], case)
     sent = request.query.get("sent") == "1"
     return render(request, "reporter/case.html", case=case, sent=sent, form=None, files_lost=False, notice=None)
 

@@ -175,3 +175,33 @@ def test_csrf_is_required(server):
     assert response.status == 403
     response = client.post("/login", {"codename": "a", "passphrase": "b"})
     assert response.status == 403
+
+
+def test_mailbox_marks_new_answers_until_the_case_is_read(server):
+    from test_staff import Staff  # here, not at the top: test_staff imports this module
+
+    reporter = server.client()
+    done = submit(reporter)
+    codename, passphrase, code = (done.element_text(i) for i in ("codename", "passphrase", "report-code"))
+    login(reporter, codename, passphrase)
+    second = submit(reporter, extra={"category": "pengadaan"}, path="/mailbox/submit").element_text("report-code")
+    mailbox = page_text(reporter.get("/mailbox").text)
+    assert "Pungutan liar" in mailbox and "Pengadaan barang/jasa" in mailbox  # the categories, read from the seals
+    assert "Balasan baru" not in mailbox
+
+    handler = Staff(server, "petugas", "handler").ready()
+    assert handler.post(f"/staff/reports/{code}/status", {"status": "verification"}).status == 303
+    assert handler.post(f"/staff/reports/{code}/reply", {"body": "Mohon kirim salinan kuitansi."}).status == 303
+    mailbox = reporter.get("/mailbox").text
+    assert mailbox.count("Balasan baru") == 1 and "Balasan baru (2)" in mailbox
+    card = mailbox[mailbox.index(f">{code}<"):]
+    assert "Balasan baru (2)" in card[:card.find("</li>")], "the mark sits on the answered report's card"
+
+    case = reporter.get(f"/mailbox/reports/{code}")
+    assert 'href="#latest-reply"' in case.text and 'id="latest-reply"' in case.text
+    top = case.text.index('href="#latest-reply"')
+    assert top < case.text.index('class="report"'), "the link to the answer comes before the report"
+    assert "Balasan baru (2)" in case.text  # said once on the case page itself
+    assert "Balasan baru" not in reporter.get("/mailbox").text
+    assert "Balasan baru" not in reporter.get(f"/mailbox/reports/{code}").text
+    assert second in reporter.get("/mailbox").text
