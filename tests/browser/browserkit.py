@@ -267,6 +267,35 @@ class Browser:
         xs, ys = quad[0::2], quad[1::2]
         return Box(describe(node), min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
 
+    def box_of(self, css: str) -> Box | None:
+        """The border box of the first element matching ``css`` (None when not rendered)."""
+        document = self.cdp("DOM.getDocument", {"depth": 0})["root"]
+        node = self.cdp("DOM.querySelector", {"nodeId": document["nodeId"], "selector": css})
+        if not node.get("nodeId"):
+            return None
+        return self._box(self.cdp("DOM.describeNode", {"nodeId": node["nodeId"]})["node"] | node)
+
+    def split_words(self) -> list[str]:
+        """Words the layout broke across two lines ("Diterim|a", "2026-|12-01").
+
+        Read from the line boxes of each text (DOMSnapshot), so no page script
+        is needed: a line that starts where neither the character before nor
+        the one after is a space has split a word.
+        """
+        snap = self.cdp("DOMSnapshot.captureSnapshot", {"computedStyles": []})
+        strings, doc = snap["strings"], snap["documents"][0]
+        texts, lines = doc["layout"]["text"], doc["textBoxes"]
+        starts: dict[int, list[int]] = {}
+        for layout, start in zip(lines["layoutIndex"], lines["start"]):
+            starts.setdefault(layout, []).append(start)
+        split = []
+        for layout, found in starts.items():
+            text = strings[texts[layout]] if texts[layout] >= 0 else ""
+            for start in sorted(found)[1:]:
+                if 0 < start < len(text) and not text[start - 1].isspace() and not text[start].isspace():
+                    split.append(f"{text[:start]}|{text[start:]}")
+        return split
+
     def wider_than(self, width: float) -> list[str]:
         """The elements whose right edge passes ``width`` CSS px."""
         return [f"{b.description} (right edge {b.x + b.width:.0f} px)" for _, _, b in self.boxes()
@@ -281,6 +310,7 @@ class Browser:
         """
         small = []
         elements = self.boxes()
+        labels_for = {attrs(n)["for"]: n for n, _, _ in elements if n["localName"] == "label" and "for" in attrs(n)}
         boxes = {node["nodeId"]: box for node, _, box in elements}
         for node, ancestors, box in elements:
             if not is_interactive(node) or box is None or box.x + box.width <= 0:
@@ -289,6 +319,7 @@ class Browser:
                 continue
             if attrs(node).get("type") in ("checkbox", "radio"):
                 label = next((a for a in reversed(ancestors) if a["localName"] == "label"), None)
+                label = label or labels_for.get(attrs(node).get("id", ""))
                 box = boxes.get(label["nodeId"]) if label else box
             if box and box.height + 0.5 < minimum:
                 small.append(f"{describe(node)}: {box.height:.0f} px high")

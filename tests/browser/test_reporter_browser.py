@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from browserkit import PHONE, Browser
+from harness import StaffAccount, staff_over_http, staff_post
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +25,10 @@ TYPED = {
     "person1_unit": "Kecamatan Banjarangkan",
 }
 PHONE_WIDTH = PHONE["width"]
+DESKTOP_WIDTH = 1280
 WHO = "Oknum petugas loket pelayanan"
+MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
+             "November", "Desember")
 
 
 def evidence(folder: Path) -> list[Path]:
@@ -44,34 +48,77 @@ def fill_report(browser: Browser, texts: dict[str, str], who: str) -> None:
     for name, text in texts.items():
         browser.type(name, text)
     browser.type("who", who)
-    browser.find("#incident_date").send_keys("10012026")  # month, day, year: the en-US field order
+    browser.type("incident_date", "1/10/2026")  # day first, whatever locale the browser announces
 
 
-def reporter_journey(browser: Browser, files: list[Path], check=None) -> None:
+def menu_first(browser: Browser, label: str) -> None:
+    """"Pengaduan Saya" is the header menu's first link, at the top; on a wide
+    screen in the window's right half."""
+    first = browser.find("header.top nav a")
+    assert first.text == "Pengaduan Saya", (label, first.text)
+    logged_in = bool(browser.find_all('header.top form[action="/logout"]'))
+    assert first.get_attribute("href").endswith("/mailbox" if logged_in else "/submit"), label
+    box = browser.box_of("header.top nav a")
+    assert box and box.y < 120, (label, box)
+    if not browser.phone:
+        assert box.x >= DESKTOP_WIDTH / 2, (label, f"the link starts at {box.x:.0f} px of {DESKTOP_WIDTH}")
+
+
+def send_button_hidden_until_ticked(browser: Browser, form_action: str) -> None:
+    """The send button appears only once the confirmation is ticked, from the keyboard."""
+    from selenium.webdriver.common.keys import Keys
+
+    button = f'form[action="{form_action}"] button[type=submit]'
+    box = browser.find(f'form[action="{form_action}"] input[name=confirm]')
+    if box.is_selected():
+        box.send_keys(Keys.SPACE)
+    assert not box.is_selected() and not browser.find(button).is_displayed()
+    assert browser.box_of(button) is None, "hidden from every reader, not only from sight"
+    box.send_keys(Keys.SPACE)
+    assert box.is_selected() and browser.find(button).is_displayed()
+
+
+def staff_answer(server, code: str) -> None:
+    """The Inspektorat changes the status and replies, over HTTP on the staff listener."""
+    staff = staff_over_http(server, StaffAccount.add(server, "petugas"))
+    assert staff_post(staff, f"/staff/reports/{code}/status", {"status": "verification"}).status == 303
+    assert staff_post(staff, f"/staff/reports/{code}/reply", {"body": "Mohon kirim salinan kuitansi."}).status == 303
+
+
+def reporter_journey(browser: Browser, files: list[Path], server, check=None) -> None:
     """Home → criteria → form → a server-side validation error → credentials →
-    login → case → message with a file → second report → logout."""
+    login → case → message with a file → a staff reply marked in the mailbox →
+    second report → logout."""
+    def step(label: str) -> None:
+        browser.step(label, check)
+        menu_first(browser, label)
+
+    browser.open("/mailbox")
+    assert browser.path == "/login?next=required"
+    assert "Silakan masuk terlebih dahulu" in browser.text("main")
     browser.open("/")
-    browser.step("home", check)
+    step("home")
     assert browser.find("h1").text.startswith("Whistleblowing System")
-    assert browser.find(".fingerprint").text  # the org key's fingerprint, to compare at the office
+    assert browser.find(".fingerprint").text  # the org key's fingerprint, to compare with the published one
 
     browser.click_link("/criteria")
-    browser.step("criteria", check)
+    step("criteria")
     assert "4W+1H" in browser.find("h1").text
 
-    browser.click_link("/submit")
-    browser.step("form", check)
+    browser.click_link("/submit", within="header")
+    step("form")
     assert browser.path == "/submit"
+    assert browser.find_all('main a[href="/login"]'), "a line for those who already have a codename"
 
     # An error only the server can find. Every browser check passes ("who" is
     # required, and spaces are a value), but the server strips the spaces and
     # finds the field empty: the page comes back with all the typed text.
     fill_report(browser, TYPED, who="   ")
     browser.attach("attachments", files[0], files[1])
-    browser.tick("input[name=confirm]")
+    send_button_hidden_until_ticked(browser, "/submit")
     browser.step("form-filled", check)
     browser.press("/submit")
-    browser.step("form-error", check)
+    step("form-error")
     assert browser.find("[role=alert]").text
     assert browser.find("#who-error").text
     who = browser.find("#who")
@@ -80,7 +127,7 @@ def reporter_journey(browser: Browser, files: list[Path], check=None) -> None:
     for name, text in TYPED.items():
         assert browser.value(name) == text, name
     assert browser.chosen("category") == "pungli"
-    assert browser.value("incident_date") == "2026-10-01"
+    assert browser.value("incident_date") == "1/10/2026"
     assert browser.find_all("details[open] #person1_name"), "the persons part stays open when it holds text"
     # Files cannot come back (a browser never re-fills a file field): the page says so.
     assert browser.value("attachments") == ""
@@ -88,9 +135,9 @@ def reporter_journey(browser: Browser, files: list[Path], check=None) -> None:
 
     browser.type("who", WHO)
     browser.attach("attachments", files[0], files[1])
-    browser.tick("input[name=confirm]")
+    send_button_hidden_until_ticked(browser, "/submit")
     browser.press("/submit")
-    browser.step("credentials", check)
+    step("credentials")
     codename = browser.text("#codename")
     passphrase = browser.text("#passphrase")
     code = browser.text("#report-code")
@@ -99,50 +146,68 @@ def reporter_journey(browser: Browser, files: list[Path], check=None) -> None:
     assert not browser.find_all('form[action="/logout"]')
 
     browser.click_link("/login")
-    browser.step("login", check)
+    step("login")
     browser.fill_and_press("/login", codename=codename, passphrase=passphrase)
-    browser.step("mailbox", check)
+    step("mailbox")
     assert browser.path == "/mailbox"
-    assert code in browser.text("main")
+    card = browser.text(".card")
+    assert code in card and "Pungutan liar" in card and "Diterima" in card
+    assert any(month in card for month in MONTHS_ID) and not browser.find_all(".mark")
 
     browser.click_link(f"/mailbox/reports/{code}")
-    browser.step("case", check)
+    step("case")
     page = browser.text("main")
-    for text in (TYPED["loss_estimate"], "I Made Contoh", "kuitansi.pdf", "foto loket.jpg", "2026-10-01"):
+    for text in (TYPED["loss_estimate"], "I Made Contoh", "kuitansi.pdf", "foto loket.jpg", "1 Oktober 2026"):
         assert text in page, text
     assert browser.find("dl.report").text.count("bukan HTML") == 1
 
     browser.type("body", "Saya menambahkan foto kuitansi kedua.")
     browser.attach("attachments", files[2])
     browser.press(f"/mailbox/reports/{code}/messages")
-    browser.step("message-sent", check)
+    step("message-sent")
     assert browser.find("[role=status]").text
     thread = browser.text(".entry:last-of-type")
     assert "Saya menambahkan foto kuitansi kedua." in thread and "pesan-tambahan.png" in thread
 
+    staff_answer(server, code)
+    browser.click_link("/mailbox", within="nav")
+    step("mailbox-answered")
+    mark = browser.find(".card .mark")
+    assert mark.is_displayed() and mark.text == "Balasan baru (2)"
+    assert "Verifikasi" in browser.text(".card")
+    browser.click_link(f"/mailbox/reports/{code}")
+    step("case-answered")
+    latest = browser.box_of('a[href="#latest-reply"]')
+    assert latest and latest.y < browser.box_of("dl.report").y, "the newest answer is linked before the report"
+    assert "Mohon kirim salinan kuitansi." in browser.text("#latest-reply")
+    browser.click_link("/mailbox", within="nav")
+    assert not browser.find_all(".mark"), "read: the mark is gone"
+
     browser.click_link("/mailbox/submit", within="nav")
-    browser.step("second-form", check)
+    step("second-form")
     fill_report(browser, {"what": "Laporan kedua tentang pengadaan", "where": "Dinas PUPR", "when": "Agustus 2026",
                           "how": "Pemenang lelang ditentukan sebelum lelang dibuka"}, who="Panitia lelang")
-    browser.tick("input[name=confirm]")
+    send_button_hidden_until_ticked(browser, "/mailbox/submit")
     browser.press("/mailbox/submit")
-    browser.step("second-credentials", check)
+    step("second-credentials")
     code2 = browser.text("#report-code")
     assert code2 != code and not browser.find_all("#passphrase")
 
     browser.click_link("/mailbox")
-    browser.step("mailbox-two", check)
+    step("mailbox-two")
     assert code in browser.text("main") and code2 in browser.text("main")
 
     browser.press("/logout")
-    browser.step("logged-out", check)
+    step("logged-out")
+    assert browser.path == "/?out=1" and "Anda telah keluar" in browser.text("[role=status]")
     browser.open("/mailbox")
-    assert browser.path == "/login", "after logout the mailbox sends you to the login page"
+    assert browser.path == "/login?next=required", "after logout the mailbox sends you to the login page"
+    assert "Silakan masuk terlebih dahulu" in browser.text("[role=status]")
 
 
 def test_reporter_journey_without_javascript(browsers, server, tmp_path):
     browser = browsers("reporter", server)
-    reporter_journey(browser, evidence(tmp_path / "files"))
+    reporter_journey(browser, evidence(tmp_path / "files"), server)
 
 
 def fits_a_phone(browser: Browser, label: str) -> None:
@@ -153,11 +218,13 @@ def fits_a_phone(browser: Browser, label: str) -> None:
         f"{label}: the page is {content} px wide on a {PHONE_WIDTH} px screen: {browser.wider_than(PHONE_WIDTH)}"
     small = browser.small_tap_targets()
     assert not small, f"{label}: tap targets under 44 px: {small}"
+    split = browser.split_words()
+    assert not split, f"{label}: words split across lines: {split}"
 
 
 def test_reporter_journey_on_a_360px_phone(browsers, server, tmp_path):
     browser = browsers("phone", server, phone=True)
-    reporter_journey(browser, evidence(tmp_path / "files"), check=fits_a_phone)
+    reporter_journey(browser, evidence(tmp_path / "files"), server, check=fits_a_phone)
 
 
 def test_the_longest_status_names_fit_a_phone(browsers, server):
