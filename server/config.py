@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 
@@ -76,6 +77,8 @@ class Config:
     # PROXY protocol v1 on the reporter listener (torrc: HiddenServiceExportCircuitID haproxy)
     proxy_protocol: bool = False
     circuit_max_connections: int = 20
+    # The IANA time zone whose calendar decides which day a thing happened (WITA for Klungkung)
+    timezone: str = "Asia/Makassar"
 
     @property
     def reporter_host_port(self) -> tuple[str, int]:
@@ -88,6 +91,14 @@ class Config:
 
 _ONION = re.compile(r"[a-z2-7]{56}\.onion\Z")
 _TYPES = {f.name: f.type for f in fields(Config)}
+
+
+def zone_of(config: Config) -> ZoneInfo:
+    """The configured time zone; a name the system's tz database lacks is a config error."""
+    try:
+        return ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"timezone {config.timezone!r} is not a time zone name such as 'Asia/Makassar'") from None
 
 
 def split_addr(addr: str) -> tuple[str, int]:
@@ -148,6 +159,7 @@ def check(config: Config) -> Config:
             raise ConfigError(f"{name} must be between 1 and 1000000")
     split_addr(config.reporter_addr)
     split_addr(config.staff_addr)
+    zone_of(config)
     from crypto.items import PREFIX_RE
     from crypto.kdf import KdfParams
 

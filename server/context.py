@@ -12,7 +12,7 @@ from typing import Any, Callable, TypeVar
 from crypto.keys import PublicKeyFile
 
 from .blobstore import BlobStore
-from .config import Config
+from .config import Config, zone_of
 from .datafolder import DataFolder
 from .errors import NoOrgKey
 from .kdfpool import CREATE, LOGIN, STAFF, KdfPool
@@ -79,7 +79,7 @@ class Context:
         folder.require()
         blobs = BlobStore(folder.blobs)
         blobs.prepare()
-        store = await Store.open(folder.database)
+        store = await Store.open(folder.database, zone_of(config))
         removed = blobs.sweep(await store.item_ids())
         if removed:
             log.info("removed %d unfinished upload file(s) left by an interrupted run", removed)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import BinaryIO, Sequence
 
-from crypto.encoding import format_day, utc_now
 from crypto.export_bundle import ExportItem, ExportReport, check_export, write_export_bundle
 
 from .blobstore import BlobStore
@@ -76,7 +75,7 @@ async def write_export(store: Store, dst: BinaryIO, reports: Sequence[ExportRepo
     manifest = await asyncio.to_thread(write_export_bundle, dst, reports, org_key_ids=org_key_ids)
     items = sum(len(r.items) for r in reports)
     code = reports[0].report_code if len(reports) == 1 else None
-    line = (format_day(utc_now()), actor, code, f"export:{len(reports)} report(s), {items} item(s)")
+    line = (store.today(), actor, code, f"export:{len(reports)} report(s), {items} item(s)")
     await store.mark_exported((i.item_id for r in reports for i in r.items), audit=[line])
     return manifest
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from nacl.public import PrivateKey
 
-from crypto.encoding import canonical_json, format_day, format_time, new_item_id, utc_now
+from crypto.encoding import canonical_json, format_time, new_item_id, utc_now
 from crypto.errors import CredentialError, WbsError
 from crypto.envelope import EnvelopeWriter
 from crypto.items import (
@@ -193,7 +193,7 @@ async def submit_report(
             kdf_m_kib=params.m_kib,
             kdf_p=params.p,
             mailbox_pk=bytes(key.public_key),
-            created_day=format_day(now),
+            created_day=ctx.store.today(now),
         )
         account_id, mailbox_pk = new_account.id, new_account.mailbox_pk
     else:
@@ -217,7 +217,7 @@ async def submit_report(
         evidence_note=form.get("evidence_note"),
         identity=form.get("identity"),
     )
-    day = format_day(now)
+    day = ctx.store.today(now)
 
     async def save(items: list[NewItem]) -> None:
         await ctx.store.create_report(
@@ -254,7 +254,7 @@ async def add_message(ctx: Context, session: Session, code: str, body: str, file
     )
 
     async def save(items: list[NewItem]) -> None:
-        await ctx.store.add_items(report.code, format_day(now), items)
+        await ctx.store.add_items(report.code, ctx.store.today(now), items)
 
     await _store_items(
         ctx,

@@ -7,7 +7,6 @@ import asyncio
 import logging
 from datetime import date, timedelta
 
-from crypto.encoding import format_day, utc_now
 
 from .blobstore import BlobStore
 from .deadlines import FINAL_STATUSES
@@ -22,7 +21,7 @@ async def purge_expired(store: Store, blobs: BlobStore, retention_days: int, *, 
     """Delete the items of cases final for longer than ``retention_days``; returns how many cases."""
     if retention_days <= 0:
         return 0
-    today = today or date.fromisoformat(format_day(utc_now()))
+    today = today or date.fromisoformat(store.today())
     before = (today - timedelta(days=retention_days)).isoformat()
     retention = Retention(store)
     codes = await retention.expired_reports(FINAL_STATUSES, before)
@@ -33,7 +32,7 @@ async def purge_expired(store: Store, blobs: BlobStore, retention_days: int, *, 
 
 
 async def delete_account(store: Store, blobs: BlobStore, account_id: str) -> None:
-    ids = await Retention(store).delete_account(account_id, format_day(utc_now()))
+    ids = await Retention(store).delete_account(account_id, store.today())
     await asyncio.to_thread(_remove, blobs, ids)
 
 

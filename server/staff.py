@@ -19,7 +19,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from crypto.encoding import format_day, format_time, new_item_id, utc_now
+from crypto.encoding import format_time, new_item_id, utc_now
 from crypto.errors import WbsError
 from crypto.items import recipients_for, reply_plaintext, seal_json
 from crypto.keys import PublicKeyFile
@@ -140,7 +140,7 @@ async def create_staff(store: Store, username: str, role: str, *, actor: str, mu
     if await store.staff_by_name(name) is not None:
         raise StaffInputError("staff.err.user_exists", name=name)
     password = password or new_password()
-    day = format_day(utc_now())
+    day = store.today()
     member = StaffMember(
         id=secrets.token_hex(16), username=name, role=role, password_hash=hash_password(password),
         totp_secret=new_totp_secret(), totp_last_step=0, must_change=must_change, disabled=False,
@@ -223,7 +223,7 @@ async def authenticate(
     step = totp_step(member.totp_secret, code, now or time.time()) if member else None
     if member is None or member.disabled or not password_ok or step is None:
         delay = throttle.failed(key)
-        day = format_day(utc_now())
+        day = store.today()
         if member is not None:
             await store.audit((day, member.username, None, "login_failed"))
         if delay:
@@ -231,14 +231,14 @@ async def authenticate(
         raise StaffLoginFailed()
     if not await store.use_totp_step(member.id, step):
         delay = throttle.failed(key)
-        await store.audit((format_day(utc_now()), member.username, None, "totp_replay"))
+        await store.audit((store.today(), member.username, None, "totp_replay"))
         if delay:
             await sleep(delay)
         raise StaffLoginFailed()
     throttle.succeeded(key)
     if needs_rehash(member.password_hash):
         await store.update_staff(member.id, password_hash=await run_kdf(hash_password, password))
-    await store.audit((format_day(utc_now()), member.username, None, "login"))
+    await store.audit((store.today(), member.username, None, "login"))
     return member
 
 
@@ -254,7 +254,7 @@ async def change_password(store: Store, run_kdf: Callable[..., Any], member: Sta
     check_new_password(new)
     if new == old:
         raise StaffInputError("staff.err.password_same")
-    day = format_day(utc_now())
+    day = store.today()
     await store.update_staff(member.id, [(day, member.username, None, "password_change")],
                              password_hash=await run_kdf(hash_password, new), must_change=False)
 
@@ -269,7 +269,7 @@ async def change_status(store: Store, member: StaffMember, code: str, status: st
         raise NotFound()
     if status not in allowed_next(report.status):
         raise StaffInputError("staff.err.transition", old=report.status, new=status)
-    await store.status_change_with_audit(code, status, format_day(utc_now()), member.username)
+    await store.status_change_with_audit(code, status, store.today(), member.username)
     return report
 
 
@@ -294,7 +294,7 @@ async def reply_online(store: Store, blobs: BlobStore, run_io: Callable[..., Any
     try:
         await run_io(blobs.commit, temp, item_id)
         await store.add_items_with_audit(
-            code, format_day(now), [NewItem(item_id, "reply", "staff", None, temp.size, temp.sha256)],
+            code, store.today(now), [NewItem(item_id, "reply", "staff", None, temp.size, temp.sha256)],
             member.username, "reply_online",
         )
     except BaseException:
@@ -333,7 +333,7 @@ async def import_reply_bundle(store: Store, blobs: BlobStore, run_io: Callable[.
     try:
         return await _import_reply_bundle(store, blobs, run_io, keys, data, actor)
     except BundleRejected as exc:
-        await store.audit((format_day(utc_now()), actor, None, f"import_refused:{exc.key}"))
+        await store.audit((store.today(), actor, None, f"import_refused:{exc.key}"))
         raise
 
 
@@ -359,7 +359,7 @@ async def _import_reply_bundle(store: Store, blobs: BlobStore, run_io: Callable[
     except WbsError as exc:
         raise BundleRejected("staff.err.recipients", detail=exc) from None
     fresh, unchanged = await _fresh_replies(store, bundle)
-    day = format_day(utc_now())
+    day = store.today()
     replies, written = [], []
     statuses = 0
     try:

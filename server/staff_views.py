@@ -11,7 +11,6 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from crypto.encoding import format_day, utc_now
 from crypto.errors import FormatError
 
 from . import staff
@@ -103,7 +102,7 @@ async def logout(request: web.Request) -> web.Response:
     member = await current_member(request)
     request.app[STAFF_SESSIONS].end(request.cookies.get(STAFF_COOKIE))
     if member is not None:
-        await _ctx(request).store.audit((format_day(utc_now()), member.username, None, "logout"))
+        await _ctx(request).store.audit((_ctx(request).store.today(), member.username, None, "logout"))
     response = redirect(request, "/staff/login")
     response.del_cookie(STAFF_COOKIE, path="/")
     raise response
@@ -129,7 +128,7 @@ async def password(request: web.Request) -> web.Response:
 
 async def _rows(request: web.Request) -> list[staff.CaseRow]:
     c = _ctx(request).config
-    return await staff.case_rows(_ctx(request).store, date.fromisoformat(format_day(utc_now())),
+    return await staff.case_rows(_ctx(request).store, date.fromisoformat(_ctx(request).store.today()),
                                  acknowledge_working_days=c.acknowledge_working_days, feedback_days=c.feedback_days)
 
 
@@ -230,7 +229,7 @@ async def export(request: web.Request) -> web.StreamResponse:
         raise BadRequest() from None
     response = web.StreamResponse(headers={
         "Content-Type": "application/zip",
-        "Content-Disposition": f'attachment; filename="wbs-export-{format_day(utc_now())}.zip"',
+        "Content-Disposition": f'attachment; filename="wbs-export-{_ctx(request).store.today()}.zip"',
     })
     await response.prepare(request)
     writer = _ResponseWriter(response, asyncio.get_running_loop())
@@ -312,7 +311,7 @@ async def users_action(request: web.Request) -> web.Response:
     fields = await checked_form(request)
     ctx = _ctx(request)
     action = fields.get("action", "")
-    day = format_day(utc_now())
+    day = ctx.store.today()
     shown = error = None
     try:
         if action == "add":

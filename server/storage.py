@@ -13,6 +13,7 @@ import secrets
 import sqlite3
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
 from importlib import resources
 from pathlib import Path
 from typing import AsyncIterator, Iterable, Sequence
@@ -87,12 +88,18 @@ def new_account_id() -> str:
 class Store:
     """The database of one data folder."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, zone: tzinfo = timezone.utc) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self.zone = zone
+
+    def today(self, now: datetime | None = None) -> str:
+        """The day every row written now carries, in the configured time zone:
+        Klungkung's day, not UTC's (a report sent at 07:00 WITA is not yesterday's)."""
+        return (now or datetime.now(timezone.utc)).astimezone(self.zone).date().isoformat()
 
     @classmethod
-    async def open(cls, path: Path) -> "Store":
+    async def open(cls, path: Path, zone: tzinfo = timezone.utc) -> "Store":
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
@@ -106,7 +113,7 @@ class Store:
             "PRAGMA busy_timeout=10000",
         ):
             await conn.execute(pragma)
-        store = cls(conn)
+        store = cls(conn, zone)
         await store._migrate()
         return store
 

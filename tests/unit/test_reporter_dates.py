@@ -37,3 +37,36 @@ def test_long_dates_in_both_languages():
 def test_sealed_times_carry_the_day_only():
     late = datetime(2026, 12, 1, 21, 27, 59, 123456, tzinfo=timezone.utc)
     assert sealed_time(late) == "2026-12-01T00:00:00Z"
+
+
+def test_the_configured_zone_decides_the_day(tmp_path):
+    import asyncio
+    from zoneinfo import ZoneInfo
+
+    from server.config import Config
+    from server.storage import Store
+
+    assert Config().timezone == "Asia/Makassar"
+
+    async def days() -> tuple[str, str]:
+        wita = await Store.open(tmp_path / "wita.sqlite", ZoneInfo(Config().timezone))
+        utc = await Store.open(tmp_path / "utc.sqlite")
+        before_eight = datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc)  # 07:30 WITA on 1 December
+        try:
+            return wita.today(before_eight), utc.today(before_eight)
+        finally:
+            await wita.close()
+            await utc.close()
+
+    assert asyncio.run(days()) == ("2026-12-01", "2026-11-30")
+
+
+@pytest.mark.parametrize("name", ["WITA", "Asia/Nowhere", "../etc/passwd", ""])
+def test_a_zone_the_system_does_not_know_is_a_config_error(name):
+    from dataclasses import replace
+
+    from server.config import Config, check
+    from server.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="timezone"):
+        check(replace(Config(), timezone=name))
