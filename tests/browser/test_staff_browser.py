@@ -57,7 +57,7 @@ def test_staff_journey_then_the_reporter_reads_the_reply(browsers, server):
     reporter.open("/login")
     reporter.fill_and_press("/login", codename=receipt.codename, passphrase=receipt.passphrase)
     reporter.step("mailbox")
-    assert "Verifikasi" in reporter.text("table")
+    assert "Verifikasi" in reporter.text(".card") and "Balasan baru" in reporter.text(".card .mark")
     reporter.click_link(f"/mailbox/reports/{receipt.code}")
     reporter.step("case-with-reply")
     assert REPLY in reporter.text(".entry.org")
