@@ -11,12 +11,12 @@ import asyncio
 import logging
 import os
 import sys
+from datetime import timezone, tzinfo
 from pathlib import Path
 
-from crypto.encoding import format_day, utc_now
 from crypto.errors import WbsError
 
-from .config import Config, config_template, is_loopback, load_config
+from .config import Config, config_template, is_loopback, load_config, zone_of
 from .datafolder import DataFolder, write_atomic
 from .errors import ConfigError, StoreError
 
@@ -58,12 +58,13 @@ async def _migrate(folder: DataFolder) -> None:
 
 
 def cmd_keys_install(args: argparse.Namespace) -> int:
-    folder = DataFolder(_config(args).data_dir)
+    config = _config(args)
+    folder = DataFolder(config.data_dir)
     data = Path(args.file).read_bytes()
     keys = folder.install_public_keys(data)
     active = ",".join(k.key_id for k in keys.active)
     asyncio.run(_with_store(folder, lambda store: store.audit(
-        (format_day(utc_now()), CLI_ACTOR, None, f"keys_install:{active}"))))
+        (store.today(), CLI_ACTOR, None, f"keys_install:{active}")), zone_of(config)))
     print(f"installed {args.file} for {keys.org_name}")
     for key in keys.keys:
         print(f"  {key.fingerprint}  {key.status}")
@@ -119,7 +120,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
 
     async def run() -> dict:
-        store = await Store.open(folder.database)
+        store = await Store.open(folder.database, zone_of(config))
         try:
             tmp = out.with_name(f".{out.name}.part")
             try:
@@ -142,10 +143,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_store(folder: DataFolder, fn):  # type: ignore[no-untyped-def]
+async def _with_store(folder: DataFolder, fn, zone: tzinfo = timezone.utc):  # type: ignore[no-untyped-def]
+    """``fn(store)`` on the folder's database; pass the configured zone when ``fn`` writes days."""
     from .storage import Store
 
-    store = await Store.open(folder.database)
+    store = await Store.open(folder.database, zone)
     try:
         return await fn(store)
     finally:
@@ -159,7 +161,7 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     folder = DataFolder(config.data_dir)
     folder.require()
     member, password = asyncio.run(_with_store(
-        folder, lambda store: create_staff(store, args.name, args.role, actor=CLI_ACTOR)))
+        folder, lambda store: create_staff(store, args.name, args.role, actor=CLI_ACTOR), zone_of(config)))
     print(f"added {member.username} ({member.role})")
     print(f"one-time password: {password}")
     print(f"TOTP (scan or type into an authenticator app): {totp_uri(member, config.instance_name)}")
@@ -180,7 +182,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     async def run_io(fn, *a):  # type: ignore[no-untyped-def]
         return await asyncio.to_thread(fn, *a)
 
-    result = asyncio.run(_with_store(folder, lambda store: import_reply_bundle(
+    result = asyncio.run(_with_store(folder, zone=zone_of(config), fn=lambda store: import_reply_bundle(
         store, blobs, run_io, folder.load_public_keys(), data, CLI_ACTOR)))
     print(f"imported {args.file}: {result.added} new repl(ies), {result.unchanged} already present, "
           f"{result.statuses} status change(s)")
@@ -213,7 +215,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     folder = DataFolder(config.data_dir)
     folder.require()
     count = asyncio.run(_with_store(folder, lambda store: purge_expired(
-        store, BlobStore(folder.blobs), config.retention_days, actor=CLI_ACTOR)))
+        store, BlobStore(folder.blobs), config.retention_days, actor=CLI_ACTOR), zone_of(config)))
     print(f"purged the items of {count} case(s) closed more than {config.retention_days} days ago")
     return 0
 
