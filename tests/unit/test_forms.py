@@ -138,12 +138,13 @@ def test_an_unknown_category_is_refused(category):
     assert form.errors == {"category": ("field.category", {})}
 
 
-@pytest.mark.parametrize("date", ["", "2026-11-28", " 2026-11-28 ", "9999-99-99"])
-def test_incident_date_is_optional_and_shaped_yyyy_mm_dd(date):
+@pytest.mark.parametrize("date", ["", "28/11/2026", " 28-11-2026 ", "28.11.2026", "2026-11-28"])
+def test_incident_date_is_optional_and_a_real_day_written_day_first(date):
     assert validate_report(complete_report(incident_date=date), SMALL).ok
 
 
-@pytest.mark.parametrize("date", ["28-11-2026", "2026-11-28x", "2026-11-2", "2026/11/28", "kemarin", "2026-11-28\n1"])
+@pytest.mark.parametrize("date", ["9999-99-99", "31/11/2026", "2026-11-28x", "2026-11-2", "2026/11/28", "kemarin",
+                                  "2026-11-28\n1", "28/11/2026\n1"])
 def test_a_badly_shaped_incident_date_is_refused(date):
     form = validate_report(complete_report(incident_date=date), SMALL)
     assert form.errors == {"incident_date": ("field.date", {})}
