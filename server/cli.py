@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import sys
-from datetime import timezone, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 
 from crypto.errors import WbsError
@@ -89,7 +89,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         folder = DataFolder(config.data_dir)
         for line in prepare_demo(folder, config.instance_name):
             print(line, file=sys.stderr)
-        asyncio.run(_with_store(folder, lambda store: prepare_demo_admin(store, folder)))
+        asyncio.run(_with_store(folder, lambda store: prepare_demo_admin(store, folder), zone_of(config)))
         print(f"demo staff login:  {folder.root / 'STAFF.txt'}", file=sys.stderr)
     folder = DataFolder(config.data_dir)
     folder.require()
@@ -143,8 +143,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_store(folder: DataFolder, fn, zone: tzinfo = timezone.utc):  # type: ignore[no-untyped-def]
-    """``fn(store)`` on the folder's database; pass the configured zone when ``fn`` writes days."""
+async def _with_store(folder: DataFolder, fn, zone: tzinfo):  # type: ignore[no-untyped-def]
+    """``fn(store)`` on the folder's database, writing days in the configured ``zone``."""
     from .storage import Store
 
     store = await Store.open(folder.database, zone)
