@@ -76,6 +76,7 @@ def run_checks(
     findings += _config_findings(config, config_path)
     findings += _listener_findings(config)
     findings += _folder_findings(config, euid, disk_free)
+    findings += _alerts_findings(config)
     if swaps is not None:
         findings += _swap_findings(swaps, sys_root)
     order = {level: n for n, level in enumerate(LEVELS)}
@@ -158,6 +159,38 @@ def _listener_findings(config: Config) -> list[Finding]:
         if not config.secure_cookies:
             out.append(Finding(WARNING, "allow_non_loopback = true and secure_cookies = false: if HTTPS is in front,"
                                         " set secure_cookies = true so session cookies never travel in clear"))
+    return out
+
+
+# -- the daily digest ----------------------------------------------------------------------------------------------
+
+
+def _alerts_findings(config: Config) -> list[Finding]:
+    """The digest's settings and whether its last attempts failed (as the server recorded them)."""
+    from .alerts import password_file_problem, status_problem
+    from .storage import read_alert_state
+
+    alerts = config.alerts
+    if alerts is None:
+        return [Finding(OK, "no [alerts] table: no daily digest by e-mail; staff learn of new reports and"
+                            " deadlines only on the staff site")]
+    out = []
+    problem = password_file_problem(alerts)
+    if problem:
+        out.append(Finding(PROBLEM, problem))
+    if alerts.smtp_security == "none" and not is_loopback(alerts.smtp_host):
+        out.append(Finding(WARNING, f"alerts.smtp_security = 'none': the digest travels to {alerts.smtp_host}"
+                                    " unencrypted; use 'starttls' or 'tls'"))
+    database = DataFolder(config.data_dir).database
+    state = read_alert_state(database) if database.exists() else None
+    failing = status_problem(alerts, state)
+    if failing:
+        out.append(Finding(WARNING, f"{failing}; the server retries, 'wbs alerts test' tries now"))
+    elif state is not None and state.sent_day:
+        out.append(Finding(OK, f"daily digest at {alerts.send_at} to {len(alerts.to)} address(es); last sent on"
+                               f" {state.sent_day}"))
+    else:
+        out.append(Finding(OK, f"daily digest at {alerts.send_at} to {len(alerts.to)} address(es); none sent yet"))
     return out
 
 

@@ -7,6 +7,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, fields, replace
+from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -79,6 +80,8 @@ class Config:
     circuit_max_connections: int = 20
     # The IANA time zone whose calendar decides which day a thing happened (WITA for Klungkung)
     timezone: str = "Asia/Makassar"
+    # The daily digest by e-mail (the [alerts] table; server/alerts.py). None: no mail is sent.
+    alerts: AlertsConfig | None = None
 
     @property
     def reporter_host_port(self) -> tuple[str, int]:
@@ -89,8 +92,93 @@ class Config:
         return split_addr(self.staff_addr)
 
 
+@dataclass(frozen=True)
+class AlertsConfig:
+    """The ``[alerts]`` table of ``wbs.toml``: where and when the daily digest goes."""
+
+    smtp_host: str
+    from_addr: str
+    to: tuple[str, ...]
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # "starttls", "tls" or "none"
+    smtp_user: str = ""  # empty: no login
+    smtp_password_file: str = ""  # a file holding the password (read at each sending)
+    smtp_ca_file: str = ""  # CA certificates to trust instead of the system's (a mail server with its own CA)
+    send_at: str = "07:30"  # local time, in the configured time zone
+    socks_proxy: str = ""  # HOST:PORT of a SOCKS5 proxy (Tor's: 127.0.0.1:9050); empty: connect directly
+    timeout_seconds: float = 60.0
+
+    @property
+    def send_time(self) -> time:
+        hours, minutes = self.send_at.split(":")
+        return time(int(hours), int(minutes))
+
+
+ALERTS_MAX_RECIPIENTS = 20
+_SEND_AT = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]\Z")
+# An address as a mail header and the SMTP envelope take it: local@domain, no spaces, quotes or brackets.
+_MAIL_ADDR = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.:-]{0,251}[A-Za-z0-9])?\Z")
+_ALERTS_TYPES = {f.name: f.type for f in fields(AlertsConfig)}
+
+
+def _alerts_from_toml(raw: Any) -> AlertsConfig:
+    """The ``[alerts]`` table, checked: every value a digest needs, nothing unknown."""
+    if not isinstance(raw, dict):
+        raise ConfigError("alerts must be a table ([alerts])")
+    unknown = sorted(set(raw) - set(_ALERTS_TYPES))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in [alerts]: {', '.join(unknown)}")
+    missing = [name for name in ("smtp_host", "from_addr", "to") if name not in raw]
+    if missing:
+        raise ConfigError(f"[alerts] needs {', '.join(missing)}")
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        kind = _ALERTS_TYPES[name]
+        if name == "to":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError("alerts.to must be a list of addresses")
+            values[name] = tuple(value)
+            continue
+        expected = {"int": int, "str": str, "float": (int, float)}[kind]
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise ConfigError(f"alerts.{name} must be of type {kind}")
+        values[name] = float(value) if kind == "float" else value
+    return check_alerts(AlertsConfig(**values))
+
+
+def check_alerts(alerts: AlertsConfig) -> AlertsConfig:
+    if not _HOST.match(alerts.smtp_host):
+        raise ConfigError(f"alerts.smtp_host {alerts.smtp_host!r} is not a host name")
+    if not 0 < alerts.smtp_port < 65536:
+        raise ConfigError("alerts.smtp_port must be between 1 and 65535")
+    if alerts.smtp_security not in ("starttls", "tls", "none"):
+        raise ConfigError("alerts.smtp_security must be 'starttls', 'tls' or 'none'")
+    if not 1 <= len(alerts.to) <= ALERTS_MAX_RECIPIENTS:
+        raise ConfigError(f"alerts.to must list 1 to {ALERTS_MAX_RECIPIENTS} addresses")
+    for addr in (alerts.from_addr, *alerts.to):
+        if not _MAIL_ADDR.match(addr):
+            raise ConfigError(f"{addr!r} in [alerts] is not an e-mail address such as inspektur@example.go.id")
+    if not _SEND_AT.match(alerts.send_at):
+        raise ConfigError("alerts.send_at must be HH:MM, 24-hour (e.g. \"07:30\")")
+    if bool(alerts.smtp_user) != bool(alerts.smtp_password_file):
+        raise ConfigError("alerts.smtp_user and alerts.smtp_password_file go together: set both, or neither")
+    if alerts.smtp_user and alerts.smtp_security == "none" and not is_loopback(alerts.smtp_host):
+        raise ConfigError("alerts.smtp_security = 'none' would send the SMTP password in clear: use 'starttls' or"
+                          " 'tls'")
+    if alerts.socks_proxy:
+        try:
+            split_addr(alerts.socks_proxy)
+        except ConfigError:
+            raise ConfigError(f"alerts.socks_proxy {alerts.socks_proxy!r} is not HOST:PORT (Tor's is"
+                              " 127.0.0.1:9050)") from None
+    if not 0 < alerts.timeout_seconds <= 600:
+        raise ConfigError("alerts.timeout_seconds must be more than 0 and at most 600")
+    return alerts
+
+
 _ONION = re.compile(r"[a-z2-7]{56}\.onion\Z")
-_TYPES = {f.name: f.type for f in fields(Config)}
+_TYPES = {f.name: f.type for f in fields(Config) if f.name != "alerts"}
 
 
 def zone_of(config: Config) -> ZoneInfo:
@@ -183,10 +271,13 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
             raise ConfigError(f"config file {path} does not exist") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        alerts = raw.pop("alerts", None)
         unknown = sorted(set(raw) - set(_TYPES))
         if unknown:
             raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
         values = {k: _coerce(k, v) for k, v in raw.items()}
+        if alerts is not None:
+            values["alerts"] = _alerts_from_toml(alerts)
     values.update({k: v for k, v in overrides.items() if v is not None})
     return check(replace(Config(), **values))
 
@@ -195,6 +286,8 @@ def config_template() -> str:
     """The commented ``wbs.toml`` that ``wbs init`` writes: every key at its default."""
     lines = ["# WBS configuration. Every key is optional; the values shown are the defaults.", ""]
     for f in fields(Config):
+        if f.name == "alerts":
+            continue
         value = getattr(Config(), f.name)
         if isinstance(value, bool):
             text = "true" if value else "false"
@@ -203,4 +296,20 @@ def config_template() -> str:
         else:
             text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
         lines.append(f"# {f.name} = {text}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ALERTS_TEMPLATE) + "\n"
+
+
+ALERTS_TEMPLATE = [
+    "",
+    "# The daily digest by e-mail: counts only, sent every day at send_at (docs/deploy.en.md).",
+    "# [alerts]",
+    '# smtp_host = "mail.example.go.id"',
+    "# smtp_port = 587",
+    '# smtp_security = "starttls"        # "starttls", "tls" or "none"',
+    '# smtp_user = ""                    # empty: no login',
+    '# smtp_password_file = ""           # a file holding the password',
+    '# from_addr = "wbs@example.go.id"',
+    '# to = ["inspektur@example.go.id"]',
+    '# send_at = "07:30"                 # local time, in the configured time zone',
+    '# socks_proxy = ""                  # "127.0.0.1:9050": through Tor',
+]

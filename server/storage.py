@@ -457,6 +457,41 @@ class Store:
             await self._append_items(db, code, day, items)
             await self._insert_audit(db, day, [(day, actor, code, action)])
 
+    # Alerts (the daily digest; server/alerts.py) ---------------------------------
+
+    async def alert_state(self) -> "AlertState":
+        row = await self._one("SELECT sent_day, covered_from, failed_day, failures, reason FROM alert_state")
+        return AlertState(**dict(row)) if row else AlertState()
+
+    async def record_alert_sent(self, day: str, covered_from: str) -> None:
+        """The digest of ``day`` went out, counting ``covered_from`` through the day before; failures end."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO alert_state (id, sent_day, covered_from, failed_day, failures, reason)"
+                " VALUES (1, ?, ?, NULL, 0, '') ON CONFLICT(id) DO UPDATE SET sent_day = excluded.sent_day,"
+                " covered_from = excluded.covered_from, failed_day = NULL, failures = 0, reason = ''",
+                (day, covered_from),
+            )
+
+    async def record_alert_failure(self, day: str, reason: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO alert_state (id, failed_day, failures, reason) VALUES (1, ?, 1, ?)"
+                " ON CONFLICT(id) DO UPDATE SET failed_day = excluded.failed_day, failures = failures + 1,"
+                " reason = excluded.reason",
+                (day, reason),
+            )
+
+    async def digest_counts(self, first_day: str, last_day: str) -> tuple[int, int]:
+        """Reports made, and messages reporters added to their reports, from ``first_day``
+        through ``last_day`` (both included; days as stored)."""
+        reports = await self._one(
+            "SELECT COUNT(*) AS n FROM reports WHERE created_day BETWEEN ? AND ?", (first_day, last_day))
+        messages = await self._one(
+            "SELECT COUNT(*) AS n FROM items WHERE kind = 'message' AND author = 'reporter'"
+            " AND created_day BETWEEN ? AND ?", (first_day, last_day))
+        return (reports["n"] if reports else 0), (messages["n"] if messages else 0)
+
 
 @dataclass(frozen=True)
 class StaffMember:
@@ -476,6 +511,32 @@ class StaffMember:
         data["must_change"] = bool(data["must_change"])
         data["disabled"] = bool(data["disabled"])
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class AlertState:
+    sent_day: str | None = None
+    covered_from: str | None = None
+    failed_day: str | None = None
+    failures: int = 0
+    reason: str = ""
+
+
+def read_alert_state(path: Path) -> AlertState | None:
+    """The digest's state, read-only and blocking (for ``wbs check``); None when the
+    database has no such table yet (made before migration 5, or not made at all)."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        db.row_factory = sqlite3.Row
+        row = db.execute("SELECT sent_day, covered_from, failed_day, failures, reason FROM alert_state").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        db.close()
+    return AlertState(**dict(row)) if row else AlertState()
 
 
 class Retention:

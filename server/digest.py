@@ -1,0 +1,146 @@
+"""What the daily digest says: four counts and the days they cover, nothing else.
+
+The mail goes every day, also when every count is zero, so its existence says
+nothing about what happened. It never holds a report code, a category or any
+text of a report, and its size hardly varies: the subject is fixed, the
+counts are padded to a fixed width, the days are ISO dates. The body is in
+Bahasa Indonesia with the same text in English below, so no setting changes it.
+
+"New" is counted in whole days, because the store keeps days, not times. The
+digest sent on day D counts what arrived from the first day after the days
+the previous digest counted, through D - 1:
+
+- the previous digest was sent on day P (it counted through P - 1): this one
+  counts P .. D - 1, so every day is counted once, also across days the
+  server was down;
+- no digest was sent before: it counts D - 1 only;
+- a second digest on the same day D (``wbs alerts send`` again) counts the
+  same days as the first.
+
+What arrives on day D itself, before or after the sending, is in the digest
+of the next day. Deadlines are as of D: due within two working days
+(``deadlines.SOON_DAYS``) or past due, as the staff dashboard shows them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from .config import AlertsConfig, Config
+from .staff import case_rows
+from .storage import AlertState, Store
+
+SUBJECT = "WBS: ringkasan harian / daily digest"
+TRIAL_SUBJECT = "WBS: uji pengiriman / test message"
+COUNT_WIDTH = 6
+
+
+@dataclass(frozen=True)
+class Digest:
+    day: date  # the day it is sent
+    first: date  # the first day "new" counts
+    last: date  # the last day "new" counts (the day before ``day``)
+    new_reports: int
+    new_messages: int
+    due_soon: int
+    overdue: int
+
+
+def covered_days(state: AlertState, today: date) -> tuple[date, date]:
+    """The first and last day the digest of ``today`` counts as new (the module says why)."""
+    last = today - timedelta(days=1)
+    if state.sent_day == today.isoformat() and state.covered_from:
+        first = date.fromisoformat(state.covered_from)
+    elif state.sent_day and state.sent_day < today.isoformat():
+        first = date.fromisoformat(state.sent_day)
+    else:
+        first = last
+    return min(first, last), last
+
+
+async def gather(store: Store, config: Config, today: date) -> Digest:
+    """The counts of the digest of ``today``, from the store's metadata only."""
+    first, last = covered_days(await store.alert_state(), today)
+    reports, messages = await store.digest_counts(first.isoformat(), last.isoformat())
+    rows = await case_rows(store, today, acknowledge_working_days=config.acknowledge_working_days,
+                           feedback_days=config.feedback_days)
+    states = [r.deadline.state for r in rows if r.deadline is not None]
+    return Digest(today, first, last, reports, messages, states.count("soon"), states.count("overdue"))
+
+
+def _count(n: int) -> str:
+    return f"{n:>{COUNT_WIDTH}}"
+
+
+def body(digest: Digest, instance_name: str) -> str:
+    d, first, last = digest.day.isoformat(), digest.first.isoformat(), digest.last.isoformat()
+    return f"""\
+Ringkasan harian WBS - {instance_name}
+Tanggal: {d}
+
+Pengaduan baru ......................... {_count(digest.new_reports)}
+Pesan baru dari pelapor ................ {_count(digest.new_messages)}
+Tenggat dalam 2 hari kerja ............. {_count(digest.due_soon)}
+Tenggat terlewat ....................... {_count(digest.overdue)}
+
+"Baru": masuk pada {first} s.d. {last}.
+Ringkasan ini dikirim setiap hari, juga bila tidak ada apa pun, dan
+tidak memuat kode, kategori, atau isi pengaduan. Rinciannya ada di
+situs staf.
+
+--
+
+WBS daily digest - {instance_name}
+Date: {d}
+
+New reports ............................ {_count(digest.new_reports)}
+New messages from reporters ............ {_count(digest.new_messages)}
+Deadlines within 2 working days ........ {_count(digest.due_soon)}
+Overdue deadlines ...................... {_count(digest.overdue)}
+
+"New": arrived from {first} to {last}.
+This digest is sent every day, also when nothing happened, and holds
+no report code, category or content. The details are on the staff
+site.
+"""
+
+
+TRIAL_BODY = """\
+Uji pengiriman WBS - {instance_name}
+
+Pesan ini dikirim dengan 'wbs alerts test'. Bila Anda membacanya,
+ringkasan harian dapat sampai ke alamat ini.
+
+--
+
+WBS test message - {instance_name}
+
+This message was sent by 'wbs alerts test'. If you can read it, the
+daily digest can reach this address.
+"""
+
+
+def _message(alerts: AlertsConfig, subject: str, text: str, now: datetime) -> EmailMessage:
+    """A plain-text mail with the headers a mail server expects and nothing that names this machine:
+    the Message-ID is random (not the time and process id ``make_msgid`` would put in it)."""
+    domain = alerts.from_addr.rpartition("@")[2]
+    message = EmailMessage()
+    message["From"] = alerts.from_addr
+    message["To"] = ", ".join(alerts.to)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = f"<{secrets.token_hex(16)}@{domain}>"
+    message.set_content(text)
+    return message
+
+
+def digest_message(alerts: AlertsConfig, digest: Digest, instance_name: str, now: datetime) -> EmailMessage:
+    return _message(alerts, SUBJECT, body(digest, instance_name), now)
+
+
+def trial_message(alerts: AlertsConfig, instance_name: str, now: datetime) -> EmailMessage:
+    return _message(alerts, TRIAL_SUBJECT, TRIAL_BODY.format(instance_name=instance_name), now)
