@@ -10,6 +10,7 @@ from typing import AsyncIterator
 from aiohttp import web, web_response
 
 from .acceptlog import AcceptErrorLog
+from .alerts import daily_digest
 from .appkeys import CONTEXT, STAFF_SESSIONS, STAFF_THROTTLE, TEMPLATES
 from .config import Config
 from .connections import ListenerGuard, ListenerLimits, Middleware, connection_middleware
@@ -70,6 +71,8 @@ def create_reporter_app(ctx: Context, guard: ListenerGuard | None = None) -> web
             asyncio.create_task(_sweeper(ctx)),
             asyncio.create_task(daily_purge(ctx.store, ctx.blobs, ctx.config.retention_days)),
         ]
+        if ctx.config.alerts is not None:
+            tasks.append(asyncio.create_task(daily_digest(ctx.store, ctx.config)))
         yield
         for task in tasks:
             task.cancel()

@@ -1,4 +1,4 @@
-"""The ``wbs`` command: init, serve, keys install, export, check.
+"""The ``wbs`` command: init, serve, keys install, export, alerts, check.
 
 Every command takes ``--config`` and ``--data`` and may run while the server
 runs (SQLite in WAL mode lets them share the store).
@@ -220,6 +220,47 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _alerts_config(args: argparse.Namespace) -> Config:
+    config = _config(args)
+    if config.alerts is None:
+        raise ConfigError("no [alerts] table in the configuration: add one as docs/deploy.en.md shows")
+    return config
+
+
+def cmd_alerts_test(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from .alerts import send_mail
+    from .digest import trial_message
+
+    config = _alerts_config(args)
+    assert config.alerts is not None
+    now = datetime.now(timezone.utc).astimezone(zone_of(config))
+    asyncio.run(send_mail(config.alerts, trial_message(config.alerts, config.instance_name, now)))
+    print(f"sent a test message to {len(config.alerts.to)} address(es) through {config.alerts.smtp_host}")
+    return 0
+
+
+def cmd_alerts_send(args: argparse.Namespace) -> int:
+    from datetime import date, datetime, timezone
+
+    from .alerts import send_digest
+
+    config = _alerts_config(args)
+    folder = DataFolder(config.data_dir)
+    folder.require()
+    now = datetime.now(timezone.utc).astimezone(zone_of(config))
+
+    async def run(store):  # type: ignore[no-untyped-def]
+        return await send_digest(store, config, date.fromisoformat(store.today(now)), now)
+
+    digest = asyncio.run(_with_store(folder, run, zone_of(config)))
+    print(f"sent the digest of {digest.day}: {digest.new_reports} new report(s), {digest.new_messages} new"
+          f" message(s) ({digest.first} to {digest.last}), {digest.due_soon} deadline(s) within 2 working days,"
+          f" {digest.overdue} overdue")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .checks import PROBLEM, WARNING, Finding, has_problems, run_checks
 
@@ -293,6 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("purge", parents=[common], help="delete items of cases past the retention period")
     p.set_defaults(func=cmd_purge)
+
+    alerts = sub.add_parser("alerts", parents=[common], help="the daily digest by e-mail ([alerts] in wbs.toml)")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    p = alerts_sub.add_parser("test", parents=[common], help="send a test message to the digest's addresses")
+    p.set_defaults(func=cmd_alerts_test)
+    p = alerts_sub.add_parser("send", parents=[common], help="send today's digest now")
+    p.set_defaults(func=cmd_alerts_send)
 
     p = sub.add_parser("check", parents=[common], help="check the configuration and the data folder")
     p.set_defaults(func=cmd_check)

@@ -140,7 +140,9 @@ async def dashboard(request: web.Request) -> web.Response:
         counts[row.report.status] = counts.get(row.report.status, 0) + 1
     urgent = staff.sort_by_deadline([r for r in rows if r.deadline and r.deadline.state in ("overdue", "soon")])
     unexported = [r for r in rows if r.unexported]
-    return page(request, "dashboard.html", counts=counts, urgent=urgent, unexported=unexported, total=len(rows))
+    alerts = _ctx(request).config.alerts
+    return page(request, "dashboard.html", counts=counts, urgent=urgent, unexported=unexported, total=len(rows),
+                alerts=alerts, alert_state=await _ctx(request).store.alert_state() if alerts else None)
 
 
 async def reports(request: web.Request) -> web.Response:

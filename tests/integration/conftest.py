@@ -61,11 +61,12 @@ class Server:
             self.process.wait(timeout=30)
 
 
-def write_config(path: Path, data: Path, **settings: object) -> None:
+def write_config(path: Path, data: Path, *, tables: str = "", **settings: object) -> None:
+    """``tables``: TOML tables (such as ``[alerts]``) written after the plain settings."""
     lines = [f'data_dir = "{data}"']
     for key, value in settings.items():
         lines.append(f"{key} = {value!r}" if not isinstance(value, bool) else f"{key} = {str(value).lower()}")
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n" + tables)
 
 
 def start_server(tmp: Path, keyring: Keyring | None = None, *, data: Path | None = None,
