@@ -137,3 +137,22 @@ def test_wbs_check_names_a_missing_or_open_password_file(tmp_path):
     plain = _load(tmp_path, GOOD.replace('"starttls"', '"none"'))
     assert any(f.level == WARNING and "unencrypted" in f.message
                for f in run_checks(plain, config_path=tmp_path / "wbs.toml", swaps=None))
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("doc", ["docs/deploy.en.md", "docs/deploy.id.md"])
+def test_the_deployment_guides_table_loads(tmp_path, doc):
+    block = (ROOT / doc).read_text(encoding="utf-8").split("```toml\n[alerts]\n")[1].split("```")[0]
+    secret = tmp_path / "pw"
+    secret.write_text("x")
+    alerts = _load(tmp_path, "[alerts]\n" + block.replace("/etc/wbs/smtp-password", str(secret))).alerts
+    assert alerts.smtp_security == "starttls" and alerts.send_at == "07:30"
+
+
+def test_the_example_configs_table_loads_uncommented(tmp_path):
+    example = (ROOT / "deploy" / "wbs.toml").read_text(encoding="utf-8")
+    table = example.split("# [alerts]\n")[1]
+    uncommented = "[alerts]\n" + "\n".join(line[2:] for line in table.splitlines() if line.startswith("# "))
+    assert _load(tmp_path, uncommented).alerts.socks_proxy == "127.0.0.1:9050"
