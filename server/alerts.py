@@ -28,6 +28,7 @@ from crypto.errors import WbsError
 from . import socks5
 from .config import AlertsConfig, Config, zone_of
 from .digest import Digest, digest_message, gather
+from .errors import ConfigError
 from .storage import AlertState, Store
 
 log = logging.getLogger("wbs")
@@ -149,7 +150,7 @@ async def send_digest(store: Store, config: Config, today: date, now: datetime,
     """Send the digest of ``today`` and record it; a failure is recorded and raised."""
     alerts = config.alerts
     if alerts is None:
-        raise AlertError("refused", "no [alerts] table in the configuration")
+        raise ConfigError("no [alerts] table in the configuration")
     digest = await gather(store, config, today)
     try:
         await send(alerts, digest_message(alerts, digest, config.instance_name, now))
