@@ -212,7 +212,8 @@ def test_dashboard_deadlines_on_seeded_days(tmp_path):
         dash = admin.client.get("/staff").text
         urgent = dash.split("<h2>", 3)[2]
         assert old in urgent and new not in urgent
-        assert "2026-03-26 (tanggapan awal, lewat tenggat)" in urgent  # 7 working days, Nyepi skipped
+        # 7 working days: 17 March, then Nyepi, Idul Fitri and their cuti bersama (18 to 24) are skipped
+        assert "2026-04-01 (tanggapan awal, lewat tenggat)" in urgent
         listing = admin.client.get("/staff/reports").text
         assert listing.index(old) < listing.index(new)
     finally:

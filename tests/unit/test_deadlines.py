@@ -7,14 +7,18 @@ from server.deadlines import add_working_days, is_working_day, next_deadline, wo
 NYEPI_2026 = date(2026, 3, 19)  # Hari Suci Nyepi, a Thursday
 
 
-def test_working_days_skip_weekends_and_public_holidays():
+def test_working_days_skip_weekends_public_holidays_cuti_bersama_and_bali_days():
     assert not is_working_day(NYEPI_2026)
     assert not is_working_day(date(2026, 3, 21))  # Saturday
-    assert is_working_day(date(2026, 3, 18))
-    # Monday 16 March + 3 working days: 17, 18, (19 Nyepi), 20 -> Friday 20th.
-    assert add_working_days(date(2026, 3, 16), 3) == date(2026, 3, 20)
+    assert is_working_day(date(2026, 3, 17))
+    assert not is_working_day(date(2026, 3, 18))  # cuti bersama before Nyepi; Tawur Kesanga in Bali
+    assert not is_working_day(date(2026, 3, 20))  # cuti bersama Idul Fitri
+    # Monday 16 March + 3 working days: 17, (18 to 24: Nyepi, Idul Fitri and their cuti bersama), 25, 26.
+    assert add_working_days(date(2026, 3, 16), 3) == date(2026, 3, 26)
     assert add_working_days(date(2026, 3, 9), 3) == date(2026, 3, 12)
-    assert working_days_between(date(2026, 3, 16), date(2026, 3, 20)) == 3
+    assert working_days_between(date(2026, 3, 16), date(2026, 3, 25)) == 2
+    # Galungan week 2026: Tue 16 June (Islamic New Year; Penampahan Galungan), Wed 17 Galungan, Thu 18 Umanis.
+    assert add_working_days(date(2026, 6, 15), 1) == date(2026, 6, 19)
     assert add_working_days(date(2026, 8, 14), 1) == date(2026, 8, 18)  # 17 August, Independence Day
 
 
@@ -49,11 +53,12 @@ def feedback_deadline(due: date, today: date):
     # Two working days or fewer left is "soon", counted in working days, not calendar days.
     (date(2026, 3, 5), date(2026, 3, 9), "soon"),  # Thursday -> Monday: Fri, Mon (the weekend is not counted)
     (date(2026, 3, 4), date(2026, 3, 9), "ok"),  # Wednesday -> Monday: Thu, Fri, Mon
-    (date(2026, 3, 17), date(2026, 3, 20), "soon"),  # Tuesday -> Friday: Wed, (Nyepi on Thursday), Fri
-    (date(2026, 3, 16), date(2026, 3, 20), "ok"),  # Monday -> Friday: Tue, Wed, Fri
-    (date(2026, 3, 18), date(2026, 3, 23), "soon"),  # Wed -> Mon over Nyepi and the Eid weekend: Fri, Mon
-    (date(2026, 12, 23), date(2026, 12, 28), "soon"),  # Wed -> Mon over Christmas (Friday) and a weekend
-    (date(2026, 12, 22), date(2026, 12, 28), "ok"),  # Tue -> Mon: Wed, Thu, Mon
+    (date(2026, 3, 17), date(2026, 3, 25), "soon"),  # Tue -> Wed over Nyepi, Idul Fitri and cuti bersama: Wed
+    (date(2026, 3, 16), date(2026, 3, 26), "ok"),  # Monday -> Thursday: Tue 17, Wed 25, Thu 26
+    (date(2026, 6, 12), date(2026, 6, 19), "soon"),  # Fri -> Fri over Galungan (Tue to Thu): Mon, Fri
+    (date(2026, 6, 11), date(2026, 6, 19), "ok"),  # Thu -> Fri: Fri 12, Mon 15, Fri 19
+    (date(2026, 12, 23), date(2026, 12, 28), "soon"),  # Wed -> Mon over cuti bersama, Christmas and a weekend
+    (date(2026, 12, 21), date(2026, 12, 28), "ok"),  # Mon -> Mon: Tue, Wed, Mon
     (date(2026, 8, 13), date(2026, 8, 18), "soon"),  # Thu -> Tue over a weekend and Independence Day (Mon)
     # Plain working weeks and the deadline day itself.
     (date(2026, 3, 11), date(2026, 3, 13), "soon"),  # Wednesday -> Friday
@@ -67,15 +72,15 @@ def test_soon_counts_working_days_across_weekends_and_holidays(today, due, state
 
 
 def test_acknowledge_deadline_soon_across_a_holiday_and_a_weekend():
-    # Arrived Tuesday 10 March 2026; 7 working days are 11, 12, 13, 16, 17, 18 and (Nyepi on the 19th) 20 March.
+    # Arrived Tuesday 10 March 2026; 7 working days are 11, 12, 13, 16, 17, (18 to 24 off) 25 and 26 March.
     created = date(2026, 3, 10)
     history = [("received", "2026-03-10")]
 
     def at(today: date):
         return next_deadline(created, history, None, today, acknowledge_working_days=7, feedback_days=90)
 
-    assert at(date(2026, 3, 17)).due == date(2026, 3, 20)
-    assert at(date(2026, 3, 17)).state == "soon"  # Wed 18, (Thu 19 Nyepi), Fri 20: two working days
-    assert at(date(2026, 3, 16)).state == "ok"  # Tue 17, Wed 18, Fri 20: three
-    assert at(date(2026, 3, 20)).state == "soon"
-    assert at(date(2026, 3, 21)).state == "overdue"
+    assert at(date(2026, 3, 17)).due == date(2026, 3, 26)
+    assert at(date(2026, 3, 17)).state == "soon"  # (18 to 24 off), Wed 25, Thu 26: two working days
+    assert at(date(2026, 3, 16)).state == "ok"  # Tue 17, Wed 25, Thu 26: three
+    assert at(date(2026, 3, 26)).state == "soon"
+    assert at(date(2026, 3, 27)).state == "overdue"
