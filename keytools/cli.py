@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -22,7 +23,7 @@ from crypto.keyring import KEYRING_FORMAT, Keyring, new_keyring, read_keyring, r
 from crypto.keys import parse_public_key_file
 
 from .cases import CasesFolder
-from .deadlines import acknowledge_lines
+from .deadlines import acknowledge_lines, use_holidays_file
 from .desk.config import DEFAULT_ADDR, LOCK_AFTER_SECONDS, DeskConfig, loopback_addr
 from .errors import KeytoolsError, UsageError
 from .files import read_small_file, write_new_file
@@ -282,6 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Offline keyholder tools for WBS.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def with_calendar(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--holidays-file", default=os.environ.get("WBS_HOLIDAYS_FILE") or None, metavar="FILE",
+                       help="the server's holidays_file (extra days off), so deadlines here count the same days "
+                            "(default: $WBS_HOLIDAYS_FILE)")
+
     def with_passphrase(p: argparse.ArgumentParser) -> None:
         p.add_argument("--passphrase-file", type=Path,
                        help="read the keyring passphrase from this file (for scripts); otherwise it is asked for")
@@ -311,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bundle", help="the export bundle from the server")
     p.add_argument("--keyring", required=True)
     p.add_argument("--cases", required=True, help="the cases folder (made if it does not exist)")
+    with_calendar(p)
     with_passphrase(p)
     p.set_defaults(func=cmd_open)
 
@@ -327,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="new status for the latest --report (or for CODE)")
     p.add_argument("--out", required=True, help="the reply bundle to write, e.g. replies-2026-11-28.wbsr")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
+    with_calendar(p)
     with_passphrase(p)
     p.set_defaults(func=cmd_reply)
 
@@ -358,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cases", required=True)
     p.add_argument("--out", help="write the CSV here instead of to standard output")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
+    with_calendar(p)
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("desk", help="the keyholder desk: read, import and answer cases in a browser on this computer",
@@ -372,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write reply bundles into this folder instead of downloading them")
     p.add_argument("--lock-after", type=float, default=LOCK_AFTER_SECONDS / 60, metavar="MINUTES",
                    help="lock the keyring after this many idle minutes (default 15)")
+    with_calendar(p)
     with_passphrase(p)
     p.set_defaults(func=cmd_desk)
     return parser
@@ -380,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        use_holidays_file(getattr(args, "holidays_file", None))  # every run starts from its own calendar
         return args.func(args)
     except KeytoolsError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

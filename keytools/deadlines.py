@@ -4,6 +4,11 @@ The numbers are the server's defaults (``Config.acknowledge_working_days``
 and ``Config.feedback_days``; a test keeps them equal) and the working-day
 calendar is the shared ``workdays`` package, so the desk, the reader and the
 staff pages name the same day for the same case.
+
+The server may also be given a ``holidays_file`` of the Inspektorat's own
+days off; ``use_holidays_file`` (``wbs-keytools --holidays-file``, or
+``$WBS_HOLIDAYS_FILE``) makes this workstation count the same days. It is
+set once per run, before any deadline is counted.
 """
 
 from __future__ import annotations
@@ -12,13 +17,32 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Iterable
 
-from workdays import add_working_days
+from workdays import Calendar, CalendarError, default_calendar, load_calendar
 
 from .cases import Case
+from .errors import UsageError
 from .labels import FINAL_STATUSES
 
 ACKNOWLEDGE_WORKING_DAYS = 7
 FEEDBACK_DAYS = 90
+
+_calendar: Calendar = default_calendar()
+
+
+def use_holidays_file(path: str | None) -> Calendar:
+    """Count deadlines with this extra-days file from now on (None or empty: the shared calendar alone)."""
+    global _calendar
+    try:
+        _calendar = load_calendar(path)
+    except CalendarError as exc:
+        raise UsageError(f"holidays file: {exc}",
+                         hint="use the same file as holidays_file in the server's wbs.toml") from None
+    return _calendar
+
+
+def calendar() -> Calendar:
+    """The calendar deadlines are counted on in this run."""
+    return _calendar
 
 
 @dataclass(frozen=True)
@@ -42,7 +66,7 @@ def case_deadlines(case: Case) -> CaseDeadlines:
     final = case.status in FINAL_STATUSES or any(
         step.get("status") in FINAL_STATUSES for step in case.status_history)
     return CaseDeadlines(
-        acknowledge=None if acknowledged(case) else add_working_days(created, ACKNOWLEDGE_WORKING_DAYS),
+        acknowledge=None if acknowledged(case) else _calendar.add_working_days(created, ACKNOWLEDGE_WORKING_DAYS),
         feedback=None if final else created + timedelta(days=FEEDBACK_DAYS),
     )
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from workdays import Calendar, CalendarError, load_calendar
+
 from .errors import ConfigError
 
 MiB = 1024 * 1024
@@ -65,6 +67,9 @@ class Config:
     # Case deadlines, in working days (the staff side uses them)
     acknowledge_working_days: int = 7
     feedback_days: int = 90
+    # Extra non-working days (and days worked after all) on top of the national and Bali calendars:
+    # a TOML file of [[holiday]] / [[working_day]] entries (docs/deploy.md); "" for none
+    holidays_file: str = ""
     # Retention: days after a case reaches a final status before its items are purged (0 = never)
     retention_days: int = 730
     # Deployment
@@ -189,6 +194,14 @@ def zone_of(config: Config) -> ZoneInfo:
         raise ConfigError(f"timezone {config.timezone!r} is not a time zone name such as 'Asia/Makassar'") from None
 
 
+def calendar_of(config: Config) -> Calendar:
+    """The working-day calendar with ``holidays_file``; a file that cannot be used is a config error."""
+    try:
+        return load_calendar(config.holidays_file)
+    except CalendarError as exc:
+        raise ConfigError(f"holidays_file: {exc}") from None
+
+
 def split_addr(addr: str) -> tuple[str, int]:
     host, sep, port = addr.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -248,6 +261,7 @@ def check(config: Config) -> Config:
     split_addr(config.reporter_addr)
     split_addr(config.staff_addr)
     zone_of(config)
+    calendar_of(config)
     from crypto.items import PREFIX_RE
     from crypto.kdf import KdfParams
 

@@ -12,9 +12,12 @@ from typing import Any, Callable, TypeVar
 from crypto.keys import PublicKeyFile
 
 from .blobstore import BlobStore
+from workdays import CalendarError
+
 from .config import Config, zone_of
 from .datafolder import DataFolder
-from .errors import NoOrgKey
+from .deadlines import CalendarState
+from .errors import ConfigError, NoOrgKey
 from .kdfpool import CREATE, LOGIN, STAFF, KdfPool
 from .sessions import SessionStore
 from .storage import Store
@@ -70,6 +73,7 @@ class Context:
     circuit_reports: CircuitLimit
     keys: KeyState
     instance_secret: bytes
+    calendar: CalendarState  # working days: the shared calendar and holidays_file
 
     async def run_io(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.io, fn, *args)
@@ -77,6 +81,10 @@ class Context:
     @classmethod
     async def open(cls, config: Config, folder: DataFolder) -> "Context":
         folder.require()
+        try:
+            calendar = CalendarState(config.holidays_file)
+        except CalendarError as exc:
+            raise ConfigError(f"holidays_file: {exc}") from None
         blobs = BlobStore(folder.blobs)
         blobs.prepare()
         store = await Store.open(folder.database, zone_of(config))
@@ -109,6 +117,7 @@ class Context:
             circuit_reports=CircuitLimit(config.circuit_reports_per_minute),
             keys=KeyState(folder),
             instance_secret=folder.instance_secret(),
+            calendar=calendar,
         )
 
     async def close(self) -> None:

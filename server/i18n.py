@@ -296,6 +296,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
                             "computer."),
     "staff.by_status": ("Menurut status", "By status"),
     "staff.deadlines": ("Tenggat", "Deadlines"),
+    # The working-day calendar on the staff dashboard (workdays/, holidays_file)
+    "calendar.title": ("Kalender hari kerja", "Working-day calendar"),
+    "calendar.in_force": ("Tenggat dihitung dalam hari kerja: Senin sampai Jumat, kecuali hari libur nasional, "
+                          "cuti bersama, dan hari raya Hindu yang diliburkan Pemerintah Provinsi Bali (daftar bawaan, "
+                          "diperiksa {checked}).",
+                          "Deadlines are counted in working days: Monday to Friday, except national holidays, "
+                          "cuti bersama, and the Hindu holy days the Province of Bali gives off (default list, "
+                          "checked {checked})."),
+    "calendar.local": ("Ditambah berkas hari libur Inspektorat {path}: {holidays} hari libur, {working} hari kerja "
+                       "pengganti.",
+                       "Plus the Inspektorat's holidays file {path}: {holidays} day(s) off, {working} day(s) "
+                       "worked after all."),
+    "calendar.no_local": ("Tidak ada berkas hari libur tambahan (holidays_file di wbs.toml).",
+                          "No extra holidays file (holidays_file in wbs.toml)."),
+    "calendar.bad_file": ("Berkas hari libur tidak dapat dipakai, kalender sebelumnya tetap berlaku: {error}",
+                          "The holidays file cannot be used; the previous calendar stays in force: {error}"),
+    "calendar.next": ("Hari libur berikutnya (60 hari ke depan)", "Next days off (the next 60 days)"),
+    "calendar.none_soon": ("Tidak ada hari libur dalam 60 hari ke depan.", "No days off in the next 60 days."),
     "staff.overdue": ("Lewat tenggat", "Overdue"),
     "staff.soon": ("Segera jatuh tempo", "Due soon"),
     "staff.unexported": ("Pesan pelapor belum diekspor", "Reporter messages not yet exported"),

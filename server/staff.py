@@ -24,6 +24,7 @@ from crypto.errors import WbsError
 from crypto.items import recipients_for, reply_plaintext, seal_json
 from crypto.keys import PublicKeyFile
 from crypto.reply_bundle import ReplyBundle, ReplyEntry, check_reply_recipients, read_reply_bundle
+from workdays import Calendar
 
 from .blobstore import BlobStore
 from .deadlines import FINAL_STATUSES, Deadline, next_deadline
@@ -420,7 +421,8 @@ class CaseRow:
     unexported: int
 
 
-async def case_rows(store: Store, today: date, *, acknowledge_working_days: int, feedback_days: int) -> list[CaseRow]:
+async def case_rows(store: Store, today: date, *, acknowledge_working_days: int, feedback_days: int,
+                    calendar: Calendar | None = None) -> list[CaseRow]:
     histories = await store.all_status_history()
     replies = await store.first_reply_day()
     unexported = await store.unexported_reporter_items()
@@ -430,7 +432,7 @@ async def case_rows(store: Store, today: date, *, acknowledge_working_days: int,
         deadline = next_deadline(
             date.fromisoformat(report.created_day), histories.get(report.code, []),
             date.fromisoformat(first) if first else None, today,
-            acknowledge_working_days=acknowledge_working_days, feedback_days=feedback_days,
+            acknowledge_working_days=acknowledge_working_days, feedback_days=feedback_days, calendar=calendar,
         )
         rows.append(CaseRow(report, deadline, unexported.get(report.code, 0)))
     return rows

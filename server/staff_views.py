@@ -129,7 +129,8 @@ async def password(request: web.Request) -> web.Response:
 async def _rows(request: web.Request) -> list[staff.CaseRow]:
     c = _ctx(request).config
     return await staff.case_rows(_ctx(request).store, date.fromisoformat(_ctx(request).store.today()),
-                                 acknowledge_working_days=c.acknowledge_working_days, feedback_days=c.feedback_days)
+                                 acknowledge_working_days=c.acknowledge_working_days, feedback_days=c.feedback_days,
+                                 calendar=_ctx(request).calendar.current())
 
 
 async def dashboard(request: web.Request) -> web.Response:
@@ -141,8 +142,11 @@ async def dashboard(request: web.Request) -> web.Response:
     urgent = staff.sort_by_deadline([r for r in rows if r.deadline and r.deadline.state in ("overdue", "soon")])
     unexported = [r for r in rows if r.unexported]
     alerts = _ctx(request).config.alerts
+    calendar = _ctx(request).calendar.current()
+    upcoming = calendar.upcoming(date.fromisoformat(_ctx(request).store.today()), count=5, within_days=60)
     return page(request, "dashboard.html", counts=counts, urgent=urgent, unexported=unexported, total=len(rows),
-                alerts=alerts, alert_state=await _ctx(request).store.alert_state() if alerts else None)
+                alerts=alerts, alert_state=await _ctx(request).store.alert_state() if alerts else None,
+                calendar=calendar, calendar_error=_ctx(request).calendar.error, upcoming_days_off=upcoming)
 
 
 async def reports(request: web.Request) -> web.Response:
