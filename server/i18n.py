@@ -298,12 +298,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "staff.deadlines": ("Tenggat", "Deadlines"),
     # The working-day calendar on the staff dashboard (workdays/, holidays_file)
     "calendar.title": ("Kalender hari kerja", "Working-day calendar"),
-    "calendar.in_force": ("Tenggat dihitung dalam hari kerja: Senin sampai Jumat, kecuali hari libur nasional, "
-                          "cuti bersama, dan hari raya Hindu yang diliburkan Pemerintah Provinsi Bali (daftar bawaan, "
-                          "diperiksa {checked}).",
-                          "Deadlines are counted in working days: Monday to Friday, except national holidays, "
-                          "cuti bersama, and the Hindu holy days the Province of Bali gives off (default list, "
-                          "checked {checked})."),
+    "calendar.in_force": ("Tenggat dihitung dalam hari kerja: Senin sampai Jumat, kecuali hari libur nasional "
+                          "dan cuti bersama (paket holidays {version}) dan hari raya Hindu yang diliburkan "
+                          "Pemerintah Provinsi Bali (daftar bawaan, diperiksa {checked}).",
+                          "Deadlines are counted in working days: Monday to Friday, except national holidays "
+                          "and cuti bersama (holidays package {version}) and the Hindu holy days the Province of "
+                          "Bali gives off (default list, checked {checked})."),
     "calendar.local": ("Ditambah berkas hari libur Inspektorat {path}: {holidays} hari libur, {working} hari kerja "
                        "pengganti.",
                        "Plus the Inspektorat's holidays file {path}: {holidays} day(s) off, {working} day(s) "

@@ -106,6 +106,12 @@ class Calendar:
     def bali_checked(self) -> date:
         return bali_list().checked
 
+    @property
+    def library_version(self) -> str:
+        """The ``holidays`` release whose national days and cuti bersama are counted: a new year's
+        cuti bersama arrive with an update of that package (or in the local file until then)."""
+        return str(holidays.__version__)
+
     def holidays_of(self, year: int) -> dict[date, Holiday]:
         """Every named non-working day of ``year`` (days worked after all left out)."""
         found = self._years.get(year)

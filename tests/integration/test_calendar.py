@@ -6,6 +6,7 @@ import sqlite3
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import holidays as holidays_package
 from conftest import start_server, wbs, write_config
 from test_keytools_support import PLAIN_FIELDS, Case, keytools, write_cheap_keyring, write_export
 from test_reporter_journey import submit
@@ -42,7 +43,7 @@ def test_dashboard_shows_the_calendar_and_deadlines_skip_the_local_day_and_galun
         dash = admin.client.get("/staff").text
         # Wednesday 10 June 2026 + 7 working days: 11, 12, 15, (16 to 18 Galungan), 19, (22 local), 23, 24, 25.
         assert "2026-06-25 (tanggapan awal, lewat tenggat)" in dash
-        assert "diperiksa 2 Desember 2026" in dash
+        assert "diperiksa 2 Desember 2026" in dash and f"paket holidays {holidays_package.__version__}" in dash
         assert f"{holidays}: 2 hari libur, 0 hari kerja" in dash
         days_off = dash.split('id="days-off"', 1)[1].split("</table>", 1)[0]
         assert f"<th scope=\"row\">{long_date('id', soon.isoformat())}</th><td>Hari uji kalender</td>" in days_off
