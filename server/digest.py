@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from .config import AlertsConfig, Config
+from .config import AlertsConfig, Config, calendar_of
 from .staff import case_rows
 from .storage import AlertState, Store
 
@@ -67,7 +67,7 @@ async def gather(store: Store, config: Config, today: date) -> Digest:
     first, last = covered_days(await store.alert_state(), today)
     reports, messages = await store.digest_counts(first.isoformat(), last.isoformat())
     rows = await case_rows(store, today, acknowledge_working_days=config.acknowledge_working_days,
-                           feedback_days=config.feedback_days)
+                           feedback_days=config.feedback_days, calendar=calendar_of(config))
     states = [r.deadline.state for r in rows if r.deadline is not None]
     return Digest(today, first, last, reports, messages, states.count("soon"), states.count("overdue"))
 

@@ -219,3 +219,29 @@ def test_the_example_file_in_the_deploy_guide_is_valid(tmp_path, doc):
     example = text.split("```toml\n", 1)[1].split("```", 1)[0]
     calendar = load_calendar(holidays_file(tmp_path, example))
     assert not calendar.is_working_day(date(2027, 2, 10)) and calendar.is_working_day(date(2027, 12, 24))
+
+
+def test_the_daily_digest_counts_deadlines_on_the_same_calendar(tmp_path):
+    import asyncio
+    import os
+
+    from crypto.encoding import new_item_id
+    from server.digest import gather
+    from server.storage import Account, Store
+
+    async def digest_of(config):
+        store = await Store.open(tmp_path / f"wbs-{len(os.listdir(tmp_path))}.sqlite3")
+        try:
+            account = Account(id=new_item_id(), lookup=os.urandom(32), salt=os.urandom(16), kdf_t=1, kdf_m_kib=8,
+                              kdf_p=1, mailbox_pk=os.urandom(32), created_day="2026-11-20")
+            await store.create_report(account=account, account_id=account.id, code="WBS-AB2CD-EF3GH",
+                                      status="received", day="2026-11-20", items=[])
+            return await gather(store, config, date(2026, 12, 2))
+        finally:
+            await store.close()
+
+    # Due 1 December on the shared calendar; 2 December when the local file takes 24 November off.
+    plain = asyncio.run(digest_of(load_config(None)))
+    local = asyncio.run(digest_of(load_config(None, holidays_file=str(holidays_file(tmp_path, LOCAL_FILE)))))
+    assert (plain.due_soon, plain.overdue) == (0, 1)
+    assert (local.due_soon, local.overdue) == (1, 0)
