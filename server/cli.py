@@ -68,7 +68,8 @@ def cmd_keys_install(args: argparse.Namespace) -> int:
     print(f"installed {args.file} for {keys.org_name}")
     for key in keys.keys:
         print(f"  {key.fingerprint}  {key.status}")
-    print("compare the active fingerprint with the one printed at the office")
+    print("publish the active fingerprint on the Regency Government's official website and on the official "
+          "WBS leaflets and posters: reporters compare it with /org-key from their own device, never at an office")
     return 0
 
 

@@ -345,7 +345,9 @@ def test_example_config_checks_clean_once_the_onion_address_is_set(tmp_path):
     toml.write_text(EXAMPLE_TOML.read_text().replace('"/var/lib/wbs/data"', f'"{data}"'))
     wbs("init", "--config", str(toml), cwd=tmp_path)
     (tmp_path / "org.pub.json").write_bytes(new_keyring("Inspektorat Daerah Kabupaten Klungkung").public_key_file())
-    wbs("keys", "install", str(tmp_path / "org.pub.json"), "--config", str(toml))
+    installed = wbs("keys", "install", str(tmp_path / "org.pub.json"), "--config", str(toml)).stdout
+    # Where the fingerprint is compared: as /org-key says, never at an office.
+    assert "official website" in installed and "printed at the office" not in installed
     findings = run_checks(load_config(toml), config_path=toml, disk_free=lambda _: 10 ** 12, swaps=None)
     assert [f.level for f in findings if f.level == PROBLEM] == []
     assert [f.message for f in findings if f.level == WARNING] == [
