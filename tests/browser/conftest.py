@@ -1,7 +1,7 @@
 """Fixtures for the browser tests: the tools they need, a real server, and
 browsers whose every step leaves a screenshot (kept when the test fails).
 
-On a developer's machine without Chromium, chromedriver, axe-core or the Nu
+On a developer's machine without Chromium, chromedriver, Firefox ESR, axe-core or the Nu
 checker the tests that need them skip and say what is missing; under
 ``CI=true`` a missing tool is a failure, so CI cannot pass by skipping.
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import browserkit
+import firefoxkit
 from harness import start_server
 from skips import skip_or_fail
 
@@ -23,7 +24,7 @@ from skips import skip_or_fail
 # find the integration harness.
 from harness import ROOT, free_port, wbs, write_config  # noqa: F401,E402
 
-SCREENS = pytest.StashKey["BrowserFactory"]()
+SCREENS = pytest.StashKey["BrowserFactory | FirefoxWindows"]()
 
 
 def require(ok: bool, what: str, how: str) -> None:
@@ -95,6 +96,67 @@ def browsers(chromium, request, tmp_path):
     (and named in the failure report) when the test fails, removed otherwise.
     """
     factory = BrowserFactory(tmp_path / "screens")
+    request.node.stash[SCREENS] = factory
+    yield factory
+    report = getattr(request.node, "rep_call", None)
+    factory.close(passed=bool(report and report.passed))
+
+
+@pytest.fixture(scope="session")
+def firefox() -> None:
+    require(firefoxkit.has_marionette_driver(), "marionette-driver", "pip install -e '.[test]'")
+    require(bool(firefoxkit.firefox_path()), "Firefox ESR", "apt-get install firefox-esr (or set WBS_FIREFOX)")
+
+
+def _firefox_window(name: str, size: tuple[int, int]):
+    window = firefoxkit.Firefox(name, size)
+    try:
+        # Every window proves what it is before it is used.
+        assert not window.page_script_runs(), f"{name}: JavaScript should be off"
+        yield window
+    finally:
+        window.quit()
+
+
+# One Firefox per window size for the module that uses it: a start costs seconds, and
+# each test's window forgets the site's cookies when the test ends.
+@pytest.fixture(scope="module")
+def firefox_desktop(firefox):
+    yield from _firefox_window("desktop", firefoxkit.DESKTOP)
+
+
+@pytest.fixture(scope="module")
+def firefox_phone(firefox):
+    yield from _firefox_window("phone", firefoxkit.PHONE)
+
+
+class FirefoxWindows:
+    """Like BrowserFactory, for the session's Firefox windows: steps' screenshots, kept on failure."""
+
+    def __init__(self, shots: Path) -> None:
+        self.shots = shots
+        self.browsers: list[firefoxkit.FirefoxBrowser] = []
+
+    def __call__(self, window: firefoxkit.Firefox, server) -> firefoxkit.FirefoxBrowser:
+        browser = firefoxkit.FirefoxBrowser(window, f"firefox-{window.name}", self.shots)
+        browser.base = f"http://127.0.0.1:{server.port}"
+        self.browsers.append(browser)
+        return browser
+
+    def capture_failure(self) -> list[Path]:
+        return [path for b in self.browsers for path in b.capture_failure()]
+
+    def close(self, passed: bool) -> None:
+        for browser in self.browsers:
+            browser.forget_site()
+        if passed:
+            shutil.rmtree(self.shots, ignore_errors=True)
+
+
+@pytest.fixture
+def firefox_windows(firefox, request, tmp_path):
+    """``firefox_windows(firefox_phone, server)``: that window, on that server, for this test."""
+    factory = FirefoxWindows(tmp_path / "screens")
     request.node.stash[SCREENS] = factory
     yield factory
     report = getattr(request.node, "rep_call", None)
