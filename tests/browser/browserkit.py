@@ -91,8 +91,81 @@ class Box:
     height: float
 
 
-class Browser:
-    """One browser session with a fresh profile, and a screenshot at each step."""
+class Steps:
+    """What a journey does with a page, whichever engine shows it. The subclass
+    gives a WebDriver-style ``driver`` (Selenium's or Marionette's; both find
+    elements with ``"css selector"``), ``screenshot``, ``open`` and ``to_next_page``."""
+
+    name: str
+    shots: Path
+    count: int
+
+    def step(self, label: str, check=None) -> None:
+        """A screenshot of where the journey is, then the per-page check, if any."""
+        self.screenshot(label)
+        if check:
+            check(self, label)
+
+    def capture_failure(self) -> list[Path]:
+        saved = []
+        try:
+            saved.append(self.screenshot("at-failure"))
+            html = self.shots / f"{self.name}-{self.count:02d}-at-failure.html"
+            html.write_text(self.driver.page_source)
+            saved.append(html)
+        except Exception as error:  # the browser itself may be what failed
+            note = self.shots / f"{self.name}-no-capture.txt"
+            note.write_text(f"{type(error).__name__}: {error}\n")
+            saved.append(note)
+        return saved
+
+    def find(self, css: str):
+        return self.driver.find_element("css selector", css)
+
+    def find_all(self, css: str):
+        return self.driver.find_elements("css selector", css)
+
+    def type(self, field_id: str, text: str) -> None:
+        element = self.find(f"#{field_id}")
+        element.clear()
+        element.send_keys(text)
+
+    def fill_and_press(self, form_action: str, **texts: str) -> None:
+        """Type each text into the field of that id, then send the form."""
+        for field_id, text in texts.items():
+            self.type(field_id, text)
+        self.press(form_action)
+
+    def value(self, field_id: str) -> str:
+        return self.find(f"#{field_id}").get_property("value")
+
+    def attach(self, field_id: str, *paths: Path) -> None:
+        """Several files into one ``<input type=file multiple>``: one path a line."""
+        self.find(f"#{field_id}").send_keys("\n".join(str(p) for p in paths))
+
+    def tick(self, css: str) -> None:
+        box = self.find(css)
+        if not box.is_selected():
+            box.click()
+
+    def open_details(self) -> None:
+        """Open every closed <details> the way a person does: a click on its summary."""
+        for details in self.find_all("details:not([open])"):
+            details.find_element("css selector", "summary").click()
+
+    def press(self, form_action: str) -> None:
+        """The submit button of the form that posts to ``form_action``."""
+        self.to_next_page(self.find(f'form[action="{form_action}"] button[type=submit]'))
+
+    def click_link(self, href: str, within: str = "main") -> None:
+        self.to_next_page(self.find(f'{within} a[href="{href}"]'))
+
+    def text(self, css: str = "body") -> str:
+        return self.find(css).text
+
+
+class Browser(Steps):
+    """One Chromium session with a fresh profile, and a screenshot at each step."""
 
     def __init__(self, name: str, shots: Path, *, js: bool = False, phone: bool = False) -> None:
         self.name = name
@@ -121,25 +194,6 @@ class Browser:
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
 
-    def step(self, label: str, check=None) -> None:
-        """A screenshot of where the journey is, then the per-page check, if any."""
-        self.screenshot(label)
-        if check:
-            check(self, label)
-
-    def capture_failure(self) -> list[Path]:
-        saved = []
-        try:
-            saved.append(self.screenshot("at-failure"))
-            html = self.shots / f"{self.name}-{self.count:02d}-at-failure.html"
-            html.write_text(self.driver.page_source)
-            saved.append(html)
-        except Exception as error:  # the browser itself may be what failed
-            note = self.shots / f"{self.name}-no-capture.txt"
-            note.write_text(f"{type(error).__name__}: {error}\n")
-            saved.append(note)
-        return saved
-
     # Driving the page ----------------------------------------------------------
 
     def open(self, path: str) -> None:
@@ -150,30 +204,6 @@ class Browser:
         url = self.driver.current_url
         return url[len(self.base):] if url.startswith(self.base) else url
 
-    def find(self, css: str):
-        from selenium.webdriver.common.by import By
-
-        return self.driver.find_element(By.CSS_SELECTOR, css)
-
-    def find_all(self, css: str):
-        from selenium.webdriver.common.by import By
-
-        return self.driver.find_elements(By.CSS_SELECTOR, css)
-
-    def type(self, field_id: str, text: str) -> None:
-        element = self.find(f"#{field_id}")
-        element.clear()
-        element.send_keys(text)
-
-    def fill_and_press(self, form_action: str, **texts: str) -> None:
-        """Type each text into the field of that id, then send the form."""
-        for field_id, text in texts.items():
-            self.type(field_id, text)
-        self.press(form_action)
-
-    def value(self, field_id: str) -> str:
-        return self.find(f"#{field_id}").get_property("value")
-
     def choose(self, select_id: str, value: str) -> None:
         from selenium.webdriver.support.select import Select
 
@@ -183,20 +213,6 @@ class Browser:
         from selenium.webdriver.support.select import Select
 
         return Select(self.find(f"#{select_id}")).first_selected_option.get_attribute("value")
-
-    def attach(self, field_id: str, *paths: Path) -> None:
-        """Several files into one ``<input type=file multiple>``: one path a line."""
-        self.find(f"#{field_id}").send_keys("\n".join(str(p) for p in paths))
-
-    def tick(self, css: str) -> None:
-        box = self.find(css)
-        if not box.is_selected():
-            box.click()
-
-    def open_details(self) -> None:
-        """Open every closed <details> the way a person does: a click on its summary."""
-        for details in self.find_all("details:not([open])"):
-            details.find_element("css selector", "summary").click()
 
     def to_next_page(self, element) -> None:
         """Click what loads another page (a link, a submit button) and wait until it has.
@@ -214,10 +230,6 @@ class Browser:
         WebDriverWait(self.driver, NAVIGATION_TIMEOUT).until(
             lambda _: is_gone(old), f"no new page {NAVIGATION_TIMEOUT} s after the click (still at {self.path})")
 
-    def press(self, form_action: str) -> None:
-        """The submit button of the form that posts to ``form_action``."""
-        self.to_next_page(self.find(f'form[action="{form_action}"] button[type=submit]'))
-
     def press_form_of(self, field_id: str) -> None:
         """The submit button of the form that holds the field (where several forms share an action)."""
         self.to_next_page(self.driver.find_element(
@@ -227,12 +239,6 @@ class Browser:
         """The submit button of the form whose hidden field carries ``value`` (one button per file, say)."""
         self.to_next_page(self.driver.find_element(
             "xpath", f"//input[@type='hidden' and @value='{value}']/ancestor::form//button[@type='submit']"))
-
-    def click_link(self, href: str, within: str = "main") -> None:
-        self.to_next_page(self.find(f'{within} a[href="{href}"]'))
-
-    def text(self, css: str = "body") -> str:
-        return self.find(css).text
 
     # Measuring without page script (DevTools protocol) ------------------------
 

@@ -66,7 +66,7 @@ def vnu() -> list[str]:
 class BrowserFactory:
     def __init__(self, shots: Path) -> None:
         self.shots = shots
-        self.browsers: list[browserkit.Browser] = []
+        self.browsers: list[browserkit.Steps] = []
 
     def __call__(self, name: str, server=None, *, staff: bool = False, js: bool = False,
                  phone: bool = False) -> browserkit.Browser:
@@ -83,9 +83,12 @@ class BrowserFactory:
 
     def close(self, passed: bool) -> None:
         for browser in self.browsers:
-            browser.quit()
+            self.release(browser)
         if passed:
             shutil.rmtree(self.shots, ignore_errors=True)
+
+    def release(self, browser: browserkit.Browser) -> None:
+        browser.quit()
 
 
 @pytest.fixture
@@ -130,12 +133,8 @@ def firefox_phone(firefox):
     yield from _firefox_window("phone", firefoxkit.PHONE)
 
 
-class FirefoxWindows:
-    """Like BrowserFactory, for the session's Firefox windows: steps' screenshots, kept on failure."""
-
-    def __init__(self, shots: Path) -> None:
-        self.shots = shots
-        self.browsers: list[firefoxkit.FirefoxBrowser] = []
+class FirefoxWindows(BrowserFactory):
+    """Like BrowserFactory, for the module's Firefox windows, which outlive the test."""
 
     def __call__(self, window: firefoxkit.Firefox, server) -> firefoxkit.FirefoxBrowser:
         browser = firefoxkit.FirefoxBrowser(window, f"firefox-{window.name}", self.shots)
@@ -143,14 +142,8 @@ class FirefoxWindows:
         self.browsers.append(browser)
         return browser
 
-    def capture_failure(self) -> list[Path]:
-        return [path for b in self.browsers for path in b.capture_failure()]
-
-    def close(self, passed: bool) -> None:
-        for browser in self.browsers:
-            browser.forget_site()
-        if passed:
-            shutil.rmtree(self.shots, ignore_errors=True)
+    def release(self, browser: firefoxkit.FirefoxBrowser) -> None:
+        browser.forget_site()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from browserkit import NAVIGATION_TIMEOUT, Box
+from browserkit import NAVIGATION_TIMEOUT, Box, Steps
 from harness import free_port
 
 DESKTOP = (1280, 900)
@@ -215,8 +215,8 @@ class Firefox:
         return tuple(self.client.execute_script(WIDTHS))
 
 
-class FirefoxBrowser:
-    """The interface of browserkit.Browser the reporter's journey uses, on a Firefox window."""
+class FirefoxBrowser(Steps):
+    """A Firefox window as a journey's browser (browserkit.Steps), for one test."""
 
     def __init__(self, firefox: Firefox, name: str, shots: Path) -> None:
         self.firefox = firefox
@@ -227,32 +227,12 @@ class FirefoxBrowser:
         self.count = 0
         self.base = ""
 
-    # Steps and evidence ------------------------------------------------------
-
     def screenshot(self, label: str) -> Path:
         self.count += 1
         self.shots.mkdir(parents=True, exist_ok=True)
         path = self.shots / f"{self.name}-{self.count:02d}-{label}.png"
         path.write_bytes(self.driver.screenshot(format="binary", full=True))
         return path
-
-    def step(self, label: str, check=None) -> None:
-        self.screenshot(label)
-        if check:
-            check(self, label)
-
-    def capture_failure(self) -> list[Path]:
-        saved = []
-        try:
-            saved.append(self.screenshot("at-failure"))
-            html = self.shots / f"{self.name}-{self.count:02d}-at-failure.html"
-            html.write_text(self.driver.page_source)
-            saved.append(html)
-        except Exception as error:  # the browser itself may be what failed
-            note = self.shots / f"{self.name}-no-capture.txt"
-            note.write_text(f"{type(error).__name__}: {error}\n")
-            saved.append(note)
-        return saved
 
     def forget_site(self) -> None:
         """Drop the site's cookies (the session, the language) before the window serves another test."""
@@ -269,44 +249,12 @@ class FirefoxBrowser:
         url = self.driver.get_url()
         return url[len(self.base):] if url.startswith(self.base) else url
 
-    def find(self, css: str):
-        return self.driver.find_element("css selector", css)
-
-    def find_all(self, css: str):
-        return self.driver.find_elements("css selector", css)
-
-    def type(self, field_id: str, text: str) -> None:
-        element = self.find(f"#{field_id}")
-        element.clear()
-        element.send_keys(text)
-
-    def fill_and_press(self, form_action: str, **texts: str) -> None:
-        for field_id, text in texts.items():
-            self.type(field_id, text)
-        self.press(form_action)
-
-    def value(self, field_id: str) -> str:
-        return self.find(f"#{field_id}").get_property("value")
-
     def choose(self, select_id: str, value: str) -> None:
         """Pick an option as a person does: a click on it."""
         self.find(f'#{select_id} option[value="{value}"]').click()
 
     def chosen(self, select_id: str) -> str:
         return self.find(f"#{select_id}").get_property("value")
-
-    def attach(self, field_id: str, *paths: Path) -> None:
-        """Several files into one ``<input type=file multiple>``: one path a line."""
-        self.find(f"#{field_id}").send_keys("\n".join(str(p) for p in paths))
-
-    def tick(self, css: str) -> None:
-        box = self.find(css)
-        if not box.is_selected():
-            box.click()
-
-    def open_details(self) -> None:
-        for details in self.find_all("details:not([open])"):
-            details.find_element("css selector", "summary").click()
 
     def to_next_page(self, element) -> None:
         """Click what loads another page and wait until the old page's root is gone."""
@@ -322,15 +270,6 @@ class FirefoxBrowser:
                 return
             time.sleep(0.05)
         raise AssertionError(f"no new page {NAVIGATION_TIMEOUT} s after the click (still at {self.path})")
-
-    def press(self, form_action: str) -> None:
-        self.to_next_page(self.find(f'form[action="{form_action}"] button[type=submit]'))
-
-    def click_link(self, href: str, within: str = "main") -> None:
-        self.to_next_page(self.find(f'{within} a[href="{href}"]'))
-
-    def text(self, css: str = "body") -> str:
-        return self.find(css).text
 
     # Measuring (Marionette's sandbox and element rects; no page script) -------
 
