@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from browserkit import NAVIGATION_TIMEOUT, Box, Steps
+from browserkit import INTERACTIVE, MIN_TAP_PX, NAVIGATION_TIMEOUT, Box, Steps
 from harness import free_port
 
 DESKTOP = (1280, 900)
@@ -140,6 +140,43 @@ for (let node = walker.nextNode(); node; node = walker.nextNode()) {
   }
 }
 return split;
+"""
+
+# The same rules as browserkit.Browser.small_tap_targets and wider_than.
+DESCRIBE = """
+const describe = el => {
+  let label = el.localName;
+  if (el.id) label += "#" + el.id;
+  else if (el.getAttribute("name")) label += "[name=" + el.getAttribute("name") + "]";
+  else if (el.getAttribute("href")) label += "[href=" + el.getAttribute("href") + "]";
+  const words = el.textContent.split(/\\s+/).filter(Boolean).join(" ");
+  return words ? label + " \u201c" + words.slice(0, 40) + "\u201d" : label;
+};
+const rendered = el => el.getClientRects().length > 0;
+"""
+TAP_TARGETS = DESCRIBE + """
+const [selector, minimum] = arguments;
+const letter = /[\\p{L}\\p{N}]/u;
+const small = [];
+for (const el of document.querySelectorAll(selector)) {
+  let box = el.getBoundingClientRect();
+  if (!rendered(el) || box.right <= 0) continue;  // not rendered, or parked off-screen like the skip link
+  const parent = el.parentElement;
+  if (el.localName === "a" && parent &&
+      [...parent.childNodes].some(n => n.nodeType === Node.TEXT_NODE && letter.test(n.data))) continue;
+  if (el.type === "checkbox" || el.type === "radio") {
+    const label = el.closest("label") || [...document.querySelectorAll("label")].find(l => el.id && l.htmlFor === el.id);
+    if (label) box = label.getBoundingClientRect();
+  }
+  if (box.height + 0.5 < minimum) small.push(describe(el) + ": " + Math.round(box.height) + " px high");
+}
+return small;
+"""
+WIDER_THAN = DESCRIBE + """
+const [width] = arguments;
+return [...document.querySelectorAll("body *")].filter(el => rendered(el))
+  .map(el => [el, el.getBoundingClientRect()]).filter(([, box]) => box.width && box.right > width + 0.5)
+  .map(([el, box]) => describe(el) + " (right edge " + Math.round(box.right) + " px)");
 """
 
 
@@ -287,6 +324,15 @@ class FirefoxBrowser(Steps):
         """(content width, viewport width) in CSS pixels."""
         scroll, client, _ = self.firefox.widths()
         return scroll, client
+
+    def small_tap_targets(self, minimum: int = MIN_TAP_PX) -> list[str]:
+        """Links, buttons, fields and summaries shorter than ``minimum`` CSS px
+        (a link in running text exempt, a checkbox measured by its label)."""
+        return self.driver.execute_script(TAP_TARGETS, script_args=[INTERACTIVE, minimum])
+
+    def wider_than(self, width: float) -> list[str]:
+        """The elements whose right edge passes ``width`` CSS px."""
+        return self.driver.execute_script(WIDER_THAN, script_args=[width])
 
     def split_words(self) -> list[str]:
         """Words the layout broke between two letters or digits ("Diterim|a").

@@ -1,7 +1,8 @@
 """The reporter's journey in Tor Browser's own engine: Debian's Firefox ESR
 with JavaScript off, as on Tor Browser at "Safest", on a desktop window and on
-a 360 px wide phone window where nothing may overflow sideways and no word may
-break across lines. The journey is the Chromium tests' own
+a 360 px wide phone window where nothing may overflow sideways, every control
+is big enough for a thumb and no word breaks mid-word. The journey and the
+phone's checks are the Chromium tests' own
 (test_reporter_browser.py: "Pengaduan Saya" first in the header of every
 page, the send button hidden until the confirmation is ticked, and the rest);
 firefoxkit.py gives it a Firefox window."""
@@ -12,19 +13,11 @@ import pytest
 
 import firefoxkit
 from firefoxkit import FirefoxBrowser
-from test_reporter_browser import evidence, reporter_journey
+from test_reporter_browser import evidence, fits_a_phone, reporter_journey
 
 pytestmark = pytest.mark.browser
 
 PHONE_WIDTH = firefoxkit.PHONE[0]
-
-
-def fits_a_phone(browser: FirefoxBrowser, label: str) -> None:
-    content, viewport = browser.overflow()
-    assert content <= viewport == PHONE_WIDTH, \
-        f"{label}: the page is {content} px wide in a {PHONE_WIDTH} px window"
-    split = browser.split_words()
-    assert not split, f"{label}: words split across lines: {split}"
 
 
 def test_page_script_does_not_run_in_firefox(firefox_desktop):
@@ -43,16 +36,22 @@ def test_the_firefox_probe_can_fail(firefox):
 
 
 def test_the_phone_measures_can_fail(firefox_phone, tmp_path):
-    """A page too wide and a word broken mid-word are found; breaks at a hyphen or a slash are not faults."""
+    """A page too wide, a small link and a word broken mid-word are found; a link in a sentence,
+    a checkbox in a tall label and breaks at a hyphen or a slash are not faults."""
     page = tmp_path / "faults.html"
     page.write_text("<!DOCTYPE html><meta charset=utf-8><body style='margin:0'>"
                     "<p style='width:4em; word-break:break-all'>Diterima</p>"
                     "<p style='width:5em'>perundang-undangan dan/atau</p>"
-                    "<div style='width:500px'>lebar</div>")
+                    "<div style='width:500px'>lebar</div>"
+                    "<p><a href='#'>kecil</a></p><p>Baca <a href='#'>di sini</a> dulu.</p>"
+                    "<p><label style='display:block; height:48px'><input type=checkbox> ya</label></p>")
     firefox_phone.client.navigate(page.as_uri())
     browser = FirefoxBrowser(firefox_phone, "faults", tmp_path)
     content, viewport = browser.overflow()
     assert (content, viewport) == (500, PHONE_WIDTH)
+    assert browser.wider_than(PHONE_WIDTH) == ["div “lebar” (right edge 500 px)"]
+    small = browser.small_tap_targets()
+    assert len(small) == 1 and small[0].startswith("a[href=#] “kecil”: "), small
     split = browser.split_words()
     assert split and all(word.replace("|", "") == "Diterima" for word in split), split
 
