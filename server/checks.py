@@ -27,7 +27,7 @@ from crypto.keyring import KEYRING_FORMAT, MAX_KEYRING_BYTES
 
 from .blobstore import BlobStore
 from .config import Config, is_loopback
-from .datafolder import DataFolder
+from .datafolder import DataFolder, demo_folder, is_demo_store
 
 PROBLEM = "problem"
 WARNING = "warning"
@@ -90,7 +90,7 @@ def _config_findings(config: Config, config_path: Path | None) -> list[Finding]:
     out = []
     if config_path is None:
         out.append(Finding(WARNING, "no configuration file given (--config or WBS_CONFIG): checking the built-in"
-                                    " defaults, so the data folder is 'var/' in the current directory"))
+                                    f" defaults with the data folder {config.data_dir}"))
     else:
         out.append(Finding(OK, f"configuration {config_path} is valid"))
     if not config.data_dir.is_absolute():
@@ -241,7 +241,10 @@ def _folder_findings(config: Config, euid: int, disk_free: Callable[[Path], int]
     out += _demo_findings(root)
     out += _keyring_findings(root)
     if not folder.initialized:
-        out.append(Finding(PROBLEM, f"{root} is not a data folder: it has no instance.secret (run 'wbs init')"))
+        hint = "run 'wbs init' to make one"
+        if is_demo_store(demo_folder(root)):
+            hint += f"; to check the demo that 'make run' started in {demo_folder(root)}: wbs check --demo"
+        out.append(Finding(PROBLEM, f"{root} is not a data folder: it has no instance.secret ({hint})"))
         return out
     out += _secret_findings(folder, euid)
     if not folder.database.exists():
@@ -324,11 +327,6 @@ def _disk_findings(root: Path, minimum: int, disk_free: Callable[[Path], int]) -
 # -- keyrings and demo stores --------------------------------------------------------------------------------------
 
 
-def is_demo_store(root: Path) -> bool:
-    """A data folder made by ``wbs serve --demo``: its keyring's passphrase lies beside it."""
-    return (Path(root) / "keyholder" / "PASSPHRASE.txt").exists()
-
-
 def _demo_findings(root: Path) -> list[Finding]:
     out = []
     if is_demo_store(root):
@@ -336,7 +334,7 @@ def _demo_findings(root: Path) -> list[Finding]:
                                     " keyring's passphrase are stored in it, so anyone with this folder can read every"
                                     " report. Never use it for real reports: make a new data folder with 'wbs init'"
                                     " and install the keyholders' org.pub.json"))
-    sub = root / "demo"
+    sub = demo_folder(root)
     if is_demo_store(sub):
         out.append(Finding(WARNING, f"{sub} holds a demo store with a demo keyring (from 'wbs serve --demo'):"
                                     f" it is not used by this server, but delete it on a production machine"
@@ -383,7 +381,7 @@ def _offline_secret(path: Path) -> str | None:
 
 def _keyring_findings(root: Path) -> list[Finding]:
     # The demo keyrings 'wbs serve --demo' makes are reported by _demo_findings, not here.
-    demo_keyholders = [folder / "keyholder" for folder in (root, root / "demo") if is_demo_store(folder)]
+    demo_keyholders = [folder / "keyholder" for folder in (root, demo_folder(root)) if is_demo_store(folder)]
     keyrings, shares, demo = [], [], []
     for path in _walk_files(root):
         kind = _offline_secret(path)

@@ -1,7 +1,9 @@
 """The ``wbs`` command: init, serve, keys install, export, alerts, check.
 
 Every command takes ``--config`` and ``--data`` and may run while the server
-runs (SQLite in WAL mode lets them share the store).
+runs (SQLite in WAL mode lets them share the store). ``--demo`` points any of
+them at the demo's data folder, ``DATA/demo`` (``var/demo``, where ``make run``
+puts it).
 """
 
 from __future__ import annotations
@@ -10,27 +12,68 @@ import argparse
 import asyncio
 import logging
 import os
+import shlex
+import shutil
 import sys
+from dataclasses import replace
 from datetime import tzinfo
 from pathlib import Path
 
 from crypto.errors import WbsError
 
 from .config import Config, config_template, is_loopback, load_config, zone_of
-from .datafolder import DataFolder, write_atomic
+from .datafolder import DataFolder, demo_folder, is_demo_store, write_atomic
 from .errors import ConfigError, StoreError
 
 PROG = "wbs"
+DEMO_HELP = "act on the demo's data folder, DATA/demo (var/demo: what 'make run', i.e. 'wbs serve --demo', uses)"
 CLI_ACTOR = "wbs-cli"  # the audit log's name for whoever runs this command on the server
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(
+    config = load_config(
         args.config,
         data_dir=Path(args.data) if args.data else None,
         reporter_addr=getattr(args, "reporter_addr", None),
         staff_addr=getattr(args, "staff_addr", None),
     )
+    if args.demo:
+        config = replace(config, data_dir=demo_folder(config.data_dir))
+    return config
+
+
+def _typed_prog() -> str:
+    """How this command was typed: ``wbs`` when that finds it on PATH, else the path it ran from."""
+    argv0 = sys.argv[0]
+    if Path(argv0).name != PROG:
+        return PROG
+    found = shutil.which(PROG)
+    return PROG if found and Path(found).resolve() == Path(argv0).resolve() else argv0
+
+
+def _folder(args: argparse.Namespace, config: Config) -> DataFolder:
+    """The configured data folder, made already; if not, an error that says what to type instead."""
+    folder = DataFolder(config.data_dir)
+    if folder.initialized:
+        return folder
+    prog = _typed_prog()
+    chosen = [*(["--config", str(args.config)] if args.config else []), *(["--data", args.data] if args.data else [])]
+    root = folder.root
+    where = f" (a relative path: it is looked up in {Path.cwd()})" if not root.is_absolute() else ""
+    if args.demo:
+        serve = shlex.join([prog, *chosen, "serve", "--demo"])
+        raise StoreError(f"{root} holds no demo yet{where}. Start the demo first with 'make run' in the project"
+                         f" folder, or with:\n  {serve}\nthen run this command again in the same folder")
+    lines = [f"{root} is not a WBS data folder: it has no instance.secret{where}."]
+    if is_demo_store(demo_folder(root)):
+        lines.append(f"The demo ('make run', '{PROG} serve --demo') keeps its data in {demo_folder(root)};"
+                     f" for the demo, type:\n  {shlex.join([prog, *args.argv, '--demo'])}")
+    if chosen:
+        lines.append(f"To make this data folder for a server of your own:\n  {shlex.join([prog, *chosen, 'init'])}")
+    else:
+        lines.append(f"To make it for a server of your own:\n  {prog} init\nor, to use a data folder made"
+                     f" elsewhere:\n  {shlex.join([prog, *args.argv, '--data', 'DIR'])}   (or --config wbs.toml)")
+    raise StoreError("\n".join(lines))
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -59,7 +102,7 @@ async def _migrate(folder: DataFolder) -> None:
 
 def cmd_keys_install(args: argparse.Namespace) -> int:
     config = _config(args)
-    folder = DataFolder(config.data_dir)
+    folder = _folder(args, config)
     data = Path(args.file).read_bytes()
     keys = folder.install_public_keys(data)
     active = ",".join(k.key_id for k in keys.active)
@@ -75,7 +118,7 @@ def cmd_keys_install(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import serve
-    from .demo import demo_folder, prepare_demo, prepare_demo_admin
+    from .demo import prepare_demo, prepare_demo_admin
 
     config = _config(args)
     logging.basicConfig(level=logging.INFO, format="wbs: %(message)s", stream=sys.stderr)
@@ -84,16 +127,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.getLogger("aiohttp").setLevel(logging.CRITICAL + 1)
     logging.getLogger("python_multipart").setLevel(logging.CRITICAL + 1)
     if args.demo:
-        from dataclasses import replace
-
-        config = replace(config, data_dir=demo_folder(config.data_dir))
         folder = DataFolder(config.data_dir)
         for line in prepare_demo(folder, config.instance_name):
             print(line, file=sys.stderr)
         asyncio.run(_with_store(folder, lambda store: prepare_demo_admin(store, folder), zone_of(config)))
-        print(f"demo staff login:  {folder.root / 'STAFF.txt'}", file=sys.stderr)
-    folder = DataFolder(config.data_dir)
-    folder.require()
+        print(f"demo staff login:  {folder.root / 'STAFF.txt'} (username, password, TOTP secret)", file=sys.stderr)
+        print(f"other commands on the demo: add --demo, e.g. '{PROG} export --demo --all --out x.zip'",
+              file=sys.stderr)
+    folder = _folder(args, config)
     for name, (host, _) in (("reporter", config.reporter_host_port), ("staff", config.staff_host_port)):
         if not is_loopback(host) and not config.allow_non_loopback:
             raise ConfigError(
@@ -115,8 +156,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .storage import Store
 
     config = _config(args)
-    folder = DataFolder(config.data_dir)
-    folder.require()
+    folder = _folder(args, config)
     keys = folder.load_public_keys()
     out = Path(args.out)
 
@@ -159,8 +199,7 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     from .staff import create_staff, totp_uri
 
     config = _config(args)
-    folder = DataFolder(config.data_dir)
-    folder.require()
+    folder = _folder(args, config)
     member, password = asyncio.run(_with_store(
         folder, lambda store: create_staff(store, args.name, args.role, actor=CLI_ACTOR), zone_of(config)))
     print(f"added {member.username} ({member.role})")
@@ -175,8 +214,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from .staff import import_reply_bundle
 
     config = _config(args)
-    folder = DataFolder(config.data_dir)
-    folder.require()
+    folder = _folder(args, config)
     data = Path(args.file).read_bytes()
     blobs = BlobStore(folder.blobs)
 
@@ -193,7 +231,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from .backup import backup
 
-    manifest = backup(DataFolder(_config(args).data_dir), Path(args.dest))
+    manifest = backup(_folder(args, _config(args)), Path(args.dest))
     print(f"backup written to {args.dest}: {manifest['items']} item(s), {len(manifest['files'])} file(s)")
     print("it holds the instance secret: keep it as carefully as the server itself")
     return 0
@@ -213,8 +251,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     from .retention import purge_expired
 
     config = _config(args)
-    folder = DataFolder(config.data_dir)
-    folder.require()
+    folder = _folder(args, config)
     count = asyncio.run(_with_store(folder, lambda store: purge_expired(
         store, BlobStore(folder.blobs), config.retention_days, actor=CLI_ACTOR), zone_of(config)))
     print(f"purged the items of {count} case(s) closed more than {config.retention_days} days ago")
@@ -281,22 +318,29 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if has_problems(findings) else 0
 
 
+def _common_options(demo_help: str) -> argparse.ArgumentParser:
+    """Every subcommand's copies of the top options; they must not overwrite a value given before the command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--data", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help=demo_help)
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(add_help=False)
     top.add_argument("--config", type=Path, help="wbs.toml (default: $WBS_CONFIG, else built-in defaults)")
     top.add_argument("--data", help="the data folder (default: var/)")
-    # The subcommands' copies must not overwrite a value given before the command.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    common.add_argument("--data", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    top.add_argument("--demo", action="store_true", help=DEMO_HELP)
+    common = _common_options(DEMO_HELP)
     parser = argparse.ArgumentParser(prog=PROG, description="The WBS online server.", parents=[top])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("init", parents=[common], help="make the config file and the data folder")
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("serve", parents=[common], help="run the server")
-    p.add_argument("--demo", action="store_true", help="use demo keys under DATA/demo (never for real reports)")
+    serve_help = "make (or reuse) demo keys and a staff login under DATA/demo, and serve it (never for real reports)"
+    p = sub.add_parser("serve", parents=[_common_options(serve_help)], help="run the server")
     p.add_argument("--reporter-addr", help="HOST:PORT of the reporter listener")
     p.add_argument("--staff-addr", help="HOST:PORT of the staff listener")
     p.set_defaults(func=cmd_serve)
@@ -349,7 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.func(args)
     except WbsError as exc:

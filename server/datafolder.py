@@ -5,6 +5,7 @@
       blobs/             ciphertext only (see blobstore)
       instance.secret    32 random bytes keying account lookups (mode 0600)
       org.pub.json       the installed organisation public key file
+      demo/              what ``wbs serve --demo`` makes (its own data folder; see demo.py)
 """
 
 from __future__ import annotations
@@ -34,6 +35,19 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+DEMO_SUBFOLDER = "demo"
+
+
+def demo_folder(data_dir: Path) -> Path:
+    """The demo's data folder inside ``data_dir``: ``var/demo`` by default, where ``make run`` puts it."""
+    return Path(data_dir) / DEMO_SUBFOLDER
+
+
+def is_demo_store(root: Path) -> bool:
+    """A data folder made by ``wbs serve --demo``: its keyring's passphrase lies beside it."""
+    return (Path(root) / "keyholder" / "PASSPHRASE.txt").exists()
 
 
 class DataFolder:

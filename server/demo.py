@@ -6,9 +6,6 @@ key installed. Demo keys protect nothing: never use them for real reports.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from crypto.keyring import new_keyring, write_keyring
 from crypto.mailbox import generate_passphrase
 
@@ -21,10 +18,6 @@ BANNER = """\
 *  is stored next to it. Anything sent to this server can be read by    *
 *  anyone with this folder. Never use demo keys for real reports.       *
 ************************************************************************"""
-
-
-def demo_folder(data_dir: Path) -> Path:
-    return Path(data_dir) / "demo"
 
 
 def prepare_demo(folder: DataFolder, org_name: str) -> list[str]:

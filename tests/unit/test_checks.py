@@ -213,7 +213,8 @@ def test_a_demo_store_is_a_problem(tmp_path, keyring, cheap_kdf):
 
 
 def test_the_real_demo_mode_output_is_recognised(tmp_path):
-    from server.demo import demo_folder, prepare_demo
+    from server.datafolder import demo_folder
+    from server.demo import prepare_demo
 
     folder = DataFolder(demo_folder(tmp_path / "var"))
     prepare_demo(folder, ORG)
