@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-browser bench mutate lock clean
+.PHONY: run test test-fast test-browser browser-tools bench mutate lock clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/wbs serve --demo
 
-test: $(STAMP)
+# Everything; with npm, the browser tests' tools first (what cannot be had skips, named by pytest).
+test: $(STAMP) browser-tools
 	$(BIN)/python -m pytest
 
 # Without the tests that move hundreds of megabytes or drive a browser.
@@ -32,6 +33,13 @@ $(BROWSER_TOOLS): tests/browser/package-lock.json
 
 test-browser: $(STAMP) $(BROWSER_TOOLS)
 	$(BIN)/python -m pytest -m browser tests/browser
+
+browser-tools:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "make: npm is missing: the browser tests that need axe-core or the Nu checker will skip (apt-get install npm)"; \
+	elif ! $(MAKE) --no-print-directory $(BROWSER_TOOLS); then \
+		echo "make: npm ci failed: the browser tests that need axe-core or the Nu checker will skip"; \
+	fi
 
 # make bench: every benchmark and a summary (bench/run.py); make bench BENCH_ARGS=--quick for the short run.
 bench: $(STAMP)
