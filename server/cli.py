@@ -132,7 +132,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         asyncio.run(_with_store(folder, lambda store: prepare_demo_admin(store, folder), zone_of(config)))
         print(f"demo staff login:  {folder.root / 'STAFF.txt'} (username, password, TOTP secret)", file=sys.stderr)
-        print(f"other commands on the demo: add --demo, e.g. '{PROG} export --demo --all --out x.zip'",
+        print(f"other commands on the demo: add --demo, e.g. '{_typed_prog()} export --demo --all --out x.zip'",
               file=sys.stderr)
     folder = _folder(args, config)
     for name, (host, _) in (("reporter", config.reporter_host_port), ("staff", config.staff_host_port)):
