@@ -285,8 +285,7 @@ def cmd_alerts_send(args: argparse.Namespace) -> int:
     from .alerts import send_digest
 
     config = _alerts_config(args)
-    folder = DataFolder(config.data_dir)
-    folder.require()
+    folder = _folder(args, config)
     now = datetime.now(timezone.utc).astimezone(zone_of(config))
 
     async def run(store):  # type: ignore[no-untyped-def]
