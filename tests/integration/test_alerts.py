@@ -55,6 +55,14 @@ class Inbox:
         return email.message_from_bytes(self.mails[n][2], policy=email.policy.default)
 
 
+def logged(server, text: str, timeout: float = 30) -> None:
+    """Wait until the server's log holds ``text``."""
+    deadline = time.monotonic() + timeout
+    while text not in server.output() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert text in server.output(), f"the server never logged {text!r}"
+
+
 class RefuseRecipients(Inbox):
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         return "550 5.1.1 <inspektur@example.go.id>: Recipient address rejected"
@@ -192,6 +200,9 @@ def test_wbs_alerts_send_and_a_restart_that_does_not_send_twice(tmp_path):
                             timezone="Etc/GMT-14")
         try:
             inbox.wait(1)
+            # The mail arrives before the server records it as sent: stopping in between
+            # would (rightly) send it again at the next start.
+            logged(live, "was sent")
         finally:
             live.stop()
         assert counts_of(inbox.message().get_content()) == {"reports": 3, "messages": 1, "soon": 0, "overdue": 0}
