@@ -99,7 +99,7 @@ def parse_json(data: bytes, *, limit: int, what: str = "JSON") -> Any:
     """Parse UTF-8 JSON strictly: bounded size, no duplicate members, no NaN,
     numbers within 64 bits."""
     if len(data) > limit:
-        raise FormatError(f"{what}: larger than {limit} bytes")
+        raise FormatError(f"{what}: larger than {limit} bytes", code="too_large")
     try:
         text = data.decode("utf-8")
         obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant,
@@ -108,14 +108,14 @@ def parse_json(data: bytes, *, limit: int, what: str = "JSON") -> Any:
         # refuse it here, so canonical_json never fails later.
         json.dumps(obj, ensure_ascii=False).encode("utf-8")
     except (UnicodeError, json.JSONDecodeError, RecursionError):
-        raise FormatError(f"{what}: not valid UTF-8 JSON") from None
+        raise FormatError(f"{what}: not valid UTF-8 JSON", code="not_json") from None
     return obj
 
 
 def parse_json_object(data: bytes, *, limit: int, what: str = "JSON") -> dict[str, Any]:
     obj = parse_json(data, limit=limit, what=what)
     if not isinstance(obj, dict):
-        raise FormatError(f"{what}: expected a JSON object")
+        raise FormatError(f"{what}: expected a JSON object", code="not_json")
     return obj
 
 

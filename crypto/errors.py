@@ -21,10 +21,19 @@ from __future__ import annotations
 
 
 class WbsError(Exception):
-    """Something went wrong."""
+    """Something went wrong.
 
-    def __init__(self, message: str | None = None) -> None:
+    ``code``, when given, names the failure in a word a caller can map to its
+    own message (a page in the reader's language) without reading the English
+    text, which is for logs and the command line.
+    """
+
+    code: str | None = None
+
+    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
         super().__init__(message or (self.__doc__ or "").strip())
+        if code is not None:
+            self.code = code
 
 
 class FormatError(WbsError):

@@ -108,22 +108,22 @@ def read_reply_bundle(data: bytes, public_keys: PublicKeyFile) -> ReplyBundle:
     """Parse a bundle and verify its signature against an installed active key."""
     obj = parse_json_object(data, limit=MAX_BUNDLE_BYTES, what="reply bundle")
     if obj.get("format") != REPLIES_FORMAT:
-        raise FormatError(f"not a {REPLIES_FORMAT} file")
+        raise FormatError(f"not a {REPLIES_FORMAT} file", code="wrong_format")
     signer_id = obj.get("signer_key_id")
     signer: OrgPublicKey | None = public_keys.find(signer_id) if isinstance(signer_id, str) else None
     if signer is None:
-        raise SignatureError("the bundle is signed by a key this server does not know")
+        raise SignatureError("the bundle is signed by a key this server does not know", code="unknown_signer")
     if signer.status != "active":
-        raise SignatureError("the bundle is signed by a retired key")
+        raise SignatureError("the bundle is signed by a retired key", code="retired_signer")
     try:
         signature = unb64(obj.get("sig"), size=64, what="sig")
     except FormatError:
-        raise SignatureError("the bundle's signature is missing or malformed") from None
+        raise SignatureError("the bundle's signature is missing or malformed", code="bad_signature") from None
     body = {k: v for k, v in obj.items() if k != "sig"}
     try:
         signer.verify_key.verify(canonical_json(body), signature)
     except nacl.exceptions.BadSignatureError:
-        raise SignatureError("the bundle's signature does not verify") from None
+        raise SignatureError("the bundle's signature does not verify", code="bad_signature") from None
     return ReplyBundle(
         created_at=check_time(obj.get("created_at")),
         signer_key_id=signer_id,  # type: ignore[arg-type]
@@ -142,11 +142,12 @@ def check_reply_recipients(
     for entry in bundle.replies:
         mailbox_pk = mailbox_pks.get(entry.report_code)
         if mailbox_pk is None:
-            raise FormatError(f"reply {entry.item_id}: unknown report {entry.report_code}")
+            raise FormatError(f"reply {entry.item_id}: unknown report {entry.report_code}", code="unknown_report")
         ids = envelope_key_ids(entry.envelope)
         if key_id_hex(mailbox_pk) not in ids:
             raise FormatError(
-                f"reply {entry.item_id}: not sealed to the reporter's mailbox of {entry.report_code}"
+                f"reply {entry.item_id}: not sealed to the reporter's mailbox of {entry.report_code}",
+                code="not_for_mailbox",
             )
         if not org.intersection(ids):
-            raise FormatError(f"reply {entry.item_id}: not sealed to an organisation key")
+            raise FormatError(f"reply {entry.item_id}: not sealed to an organisation key", code="not_for_org")

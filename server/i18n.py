@@ -348,24 +348,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                   "A password has {low} to {high} characters."),
     "staff.err.username": ("Nama pengguna terdiri dari 3 sampai 40 huruf, angka, titik, tanda hubung atau garis bawah.",
                            "A username has 3 to 40 letters, digits, dots, dashes or underscores."),
-    "staff.err.role": ("Peran harus admin atau handler.", "The role must be admin or handler."),
+    "staff.err.role": ("Peran harus admin atau petugas.", "The role must be admin or handler."),
     "staff.err.user_exists": ("Pengguna {name} sudah ada.", "User {name} exists already."),
     "staff.err.password_wrong": ("Kata sandi saat ini salah.", "The current password is wrong."),
     "staff.err.passwords_differ": ("Kedua kata sandi baru tidak sama.", "The two new passwords differ."),
     "staff.err.password_same": ("Kata sandi baru harus berbeda dari yang lama.",
                                 "The new password must differ from the old one."),
-    "staff.err.transition": ("Pengaduan berstatus {old} tidak dapat dipindah ke {new}.",
-                             "A report in status {old} cannot move to {new}."),
+    "staff.err.transition": ("Pengaduan berstatus \u201c{old}\u201d tidak dapat dipindah ke \u201c{new}\u201d.",
+                             "A report in status \u201c{old}\u201d cannot move to \u201c{new}\u201d."),
     "staff.err.reply_empty": ("Balasan masih kosong.", "The reply is empty."),
     "staff.err.own_account": ("Akun Anda sendiri tidak dapat diubah di sini.", "You cannot change your own account here."),
     "staff.err.no_key": ("Belum ada kunci Inspektorat yang terpasang di server ini.",
                          "No organisation key is installed on this server."),
-    "staff.err.bundle_invalid": ("Berkas balasan tidak sah: {detail}", "The bundle is not valid: {detail}"),
     "staff.err.unknown_report": ("Balasan {item} ditujukan ke pengaduan {code}, yang tidak ada di server ini.",
                                  "Reply {item} is for report {code}, which this server does not have."),
     "staff.err.unknown_status": ("Balasan {item} menetapkan status yang tidak dikenal: {status}.",
                                  "Reply {item} sets an unknown status: {status}."),
-    "staff.err.recipients": ("Penerima balasan tidak sesuai: {detail}", "The reply's recipients do not match: {detail}"),
     "staff.err.item_differs": ("Item {item} sudah tersimpan dengan isi yang berbeda.",
                                "Item {item} is already stored with different content."),
     "staff.err.item_purged": ("Berkas balasan ini sudah usang: balasan {item} untuk pengaduan {code} telah dihapus"
@@ -429,6 +427,77 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "alerts.reason.password": ("berkas kata sandi (smtp_password_file) tidak dapat dibaca.",
                                "the password file (smtp_password_file) cannot be read."),
     "staff.forbidden": ("Halaman ini hanya untuk admin.", "This page is for admins only."),
+    # Staff: roles, item kinds and authors (the stored values stay English words)
+    "staff.role.admin": ("admin", "admin"),
+    "staff.role.handler": ("petugas", "handler"),
+    "staff.kind.report": ("Pengaduan", "Report"),
+    "staff.kind.message": ("Pesan", "Message"),
+    "staff.kind.attachment": ("Lampiran", "Attachment"),
+    "staff.kind.reply": ("Balasan", "Reply"),
+    "staff.author.reporter": ("pelapor", "reporter"),
+    "staff.author.staff": ("petugas, daring", "staff, online"),
+    "staff.author.keyholder": ("pemegang kunci", "keyholder"),
+    "staff.from_keyholder": ("Dari pemegang kunci, diimpor {day}", "From the keyholders, imported {day}"),
+    # Staff: status change, confirmed in a second step
+    "staff.confirm_status": ("Konfirmasi perubahan status", "Confirm the status change"),
+    "staff.confirm_status_text": ("Status pengaduan {code} akan diubah dari \u201c{old}\u201d menjadi \u201c{new}\u201d. "
+                                  "Pelapor akan melihat status baru ini. Belum ada yang diubah.",
+                                  "The status of report {code} will change from \u201c{old}\u201d to \u201c{new}\u201d. "
+                                  "The reporter will see the new status. Nothing has changed yet."),
+    "staff.confirm_status_button": ("Ya, ubah status", "Yes, change the status"),
+    "staff.confirm_status_cancel": ("Batal, jangan ubah", "Cancel, change nothing"),
+    "staff.err.status_moved": ("Status pengaduan {code} sudah berubah menjadi \u201c{now}\u201d sejak halaman ini dibuka."
+                               " Tidak ada yang diubah; periksa lagi lalu pilih status baru.",
+                               "The status of report {code} changed to \u201c{now}\u201d since this page was opened."
+                               " Nothing was changed; look again and choose the new status."),
+    # Staff: reply bundle refusals, one per kind of failure
+    "staff.err.bundle.too_large": ("Berkas balasan terlalu besar untuk diimpor.", "The reply bundle is too large to import."),
+    "staff.err.bundle.not_json": ("Berkas ini bukan berkas balasan: isinya tidak dapat dibaca sebagai JSON UTF-8. "
+                                  "Pilih berkas .wbsr yang dibuat oleh alat pemegang kunci.",
+                                  "This is not a reply bundle: its content cannot be read as UTF-8 JSON. "
+                                  "Choose the .wbsr file made by the keyholder tools."),
+    "staff.err.bundle.wrong_format": ("Berkas ini bukan berkas balasan WBS (.wbsr).",
+                                      "This file is not a WBS reply bundle (.wbsr)."),
+    "staff.err.bundle.unknown_signer": ("Berkas balasan ditandatangani dengan kunci yang tidak dikenal server ini.",
+                                        "The reply bundle is signed with a key this server does not know."),
+    "staff.err.bundle.retired_signer": ("Berkas balasan ditandatangani dengan kunci yang sudah tidak dipakai lagi.",
+                                        "The reply bundle is signed with a key that is no longer in use."),
+    "staff.err.bundle.bad_signature": ("Tanda tangan berkas balasan tidak sah: berkas rusak atau telah diubah.",
+                                       "The reply bundle's signature is not valid: the file is damaged or was altered."),
+    "staff.err.bundle.malformed": ("Isi berkas balasan tidak sesuai format: berkas rusak atau dibuat oleh program lain.",
+                                   "The reply bundle's content is not in the expected format: the file is damaged or "
+                                   "was made by another program."),
+    "staff.err.bundle.not_for_mailbox": ("Ada balasan dalam berkas ini yang tidak dienkripsi untuk kotak surat "
+                                         "pelapornya, sehingga pelapor tidak dapat membacanya.",
+                                         "A reply in this bundle is not encrypted to its reporter's mailbox, so the "
+                                         "reporter could not read it."),
+    "staff.err.bundle.unknown_report": ("Ada balasan dalam berkas ini untuk pengaduan yang tidak ada di server ini.",
+                                        "A reply in this bundle is for a report this server does not have."),
+    "staff.err.bundle.not_for_org": ("Ada balasan dalam berkas ini yang tidak dienkripsi untuk kunci Inspektorat.",
+                                     "A reply in this bundle is not encrypted to the Inspectorate's key."),
+    # Staff: the audit log, one line per action (stored as an English word, shown in the reader's language)
+    "staff.audit.actor.reporter": ("pelapor", "reporter"),
+    "staff.audit.actor.retention": ("penghapusan otomatis", "automatic deletion"),
+    "staff.audit.login": ("Masuk", "Logged in"),
+    "staff.audit.logout": ("Keluar", "Logged out"),
+    "staff.audit.login_failed": ("Gagal masuk", "Failed to log in"),
+    "staff.audit.totp_replay": ("Kode autentikator dipakai ulang", "Authenticator code used again"),
+    "staff.audit.password_change": ("Mengganti kata sandi", "Changed the password"),
+    "staff.audit.user_add": ("Menambah pengguna {name} ({role})", "Added user {name} ({role})"),
+    "staff.audit.user_disable": ("Menonaktifkan pengguna {name}", "Disabled user {name}"),
+    "staff.audit.user_enable": ("Mengaktifkan pengguna {name}", "Enabled user {name}"),
+    "staff.audit.user_reset": ("Mengatur ulang kata sandi dan 2FA pengguna {name}", "Reset the password and 2FA of {name}"),
+    "staff.audit.status": ("Mengubah status menjadi \u201c{status}\u201d", "Changed the status to \u201c{status}\u201d"),
+    "staff.audit.reply_online": ("Mengirim balasan daring", "Sent a reply online"),
+    "staff.audit.reply_import": ("Mengimpor balasan dari pemegang kunci", "Imported a reply from the keyholders"),
+    "staff.audit.reply_import_status": ("Mengimpor balasan dari pemegang kunci; status menjadi \u201c{status}\u201d",
+                                        "Imported a reply from the keyholders; status set to \u201c{status}\u201d"),
+    "staff.audit.import_refused": ("Menolak berkas balasan: {reason}", "Refused a reply bundle: {reason}"),
+    "staff.audit.export": ("Mengekspor {reports} pengaduan, {items} item", "Exported {reports} report(s), {items} item(s)"),
+    "staff.audit.purge": ("Menghapus {items} item karena masa simpan habis",
+                          "Deleted {items} item(s) at the end of the retention period"),
+    "staff.audit.deleted_by_reporter": ("Dihapus oleh pelapor", "Deleted by the reporter"),
+    "staff.audit.keys_install": ("Memasang kunci publik Inspektorat ({keys})", "Installed the Inspectorate's public key ({keys})"),
     "error.login_required": ("Silakan masuk terlebih dahulu dengan nama sandi dan frasa sandi Anda.",
                              "Please log in first with your codename and passphrase."),
     "logout.done": ("Anda telah keluar. Untuk keamanan, tutup juga Tor Browser jika perangkat ini dipakai orang lain.",
@@ -469,6 +538,29 @@ def category_label(lang: str, key: str) -> str:
     return pair[pick(lang)] if pair else key
 
 
+def number(lang: str, value: float, decimals: int = 0) -> str:
+    """A number as its reader writes it: ``1.234,5`` in Indonesian, ``1,234.5`` in English."""
+    text = f"{value:,.{decimals}f}"
+    if pick(lang):
+        return text
+    return text.translate(str.maketrans({",": ".", ".": ","}))
+
+
+def role_label(lang: str, role: str) -> str:
+    """A staff role as shown: the stored ``handler`` is a *petugas*."""
+    pair = MESSAGES.get(f"staff.role.{role}")
+    return pair[pick(lang)] if pair else role
+
+
+def item_label(lang: str, kind: str, author: str) -> str:
+    """An item's kind and author, e.g. ``Balasan (pemegang kunci)``."""
+    kind_pair = MESSAGES.get(f"staff.kind.{kind}")
+    author_pair = MESSAGES.get(f"staff.author.{author}")
+    kind_text = kind_pair[pick(lang)] if kind_pair else kind
+    author_text = author_pair[pick(lang)] if author_pair else author
+    return f"{kind_text} ({author_text})"
+
+
 KEY_STATES: dict[str, tuple[str, str]] = {
     "active": ("aktif", "active"),
     "retired": ("tidak dipakai lagi", "retired"),
@@ -499,3 +591,11 @@ def long_date(lang: str, day: str) -> str:
         return day
     name = MONTHS[month - 1][pick(lang)]
     return f"{dom} {name} {year}"
+
+
+def month_label(lang: str, month: str) -> str:
+    """``2026-12`` as ``Desember 2026``; anything else as it is."""
+    if len(month) != 7 or month[4] != "-" or not (month[:4].isdigit() and month[5:].isdigit()):
+        return month
+    index = int(month[5:])
+    return f"{MONTHS[index - 1][pick(lang)]} {month[:4]}" if 1 <= index <= 12 else month

@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from crypto.encoding import format_time, new_item_id, utc_now
-from crypto.errors import WbsError
+from crypto.errors import SignatureError, WbsError
 from crypto.items import recipients_for, reply_plaintext, seal_json
 from crypto.keys import PublicKeyFile
 from crypto.reply_bundle import ReplyBundle, ReplyEntry, check_reply_recipients, read_reply_bundle
@@ -59,6 +59,10 @@ class StaffLoginFailed(ServerError):
     message_key = "staff.login_failed"
 
 
+class StatusName(str):
+    """A status key given as a message value: shown by its label in the reader's language."""
+
+
 class _Explained(ServerError):
     """An error whose message is an i18n key with values: ``text(lang)`` for a
     page, ``str(exc)`` (English) for the command line."""
@@ -68,10 +72,12 @@ class _Explained(ServerError):
     def __init__(self, key: str, **values: object) -> None:
         self.key = key
         self.values = values
-        super().__init__(i18n.t("en", key, **values))
+        super().__init__(self.text("en"))
 
     def text(self, lang: str) -> str:
-        return i18n.t(lang, self.key, **self.values)
+        shown = {name: i18n.status_label(lang, value) if isinstance(value, StatusName) else value
+                 for name, value in self.values.items()}
+        return i18n.t(lang, self.key, **shown)
 
 
 class StaffInputError(_Explained):
@@ -84,6 +90,32 @@ class BundleRejected(_Explained):
     """A reply bundle cannot be imported; the message says exactly why."""
 
     message_key = "staff.bundle_rejected"
+
+
+# The codes crypto/ puts on a bundle's errors, each with its message; an error
+# without a known code is told by its class.
+BUNDLE_ERROR_KEYS: dict[str, str] = {
+    "too_large": "staff.err.bundle.too_large",
+    "not_json": "staff.err.bundle.not_json",
+    "wrong_format": "staff.err.bundle.wrong_format",
+    "unknown_signer": "staff.err.bundle.unknown_signer",
+    "retired_signer": "staff.err.bundle.retired_signer",
+    "bad_signature": "staff.err.bundle.bad_signature",
+    "not_for_mailbox": "staff.err.bundle.not_for_mailbox",
+    "not_for_org": "staff.err.bundle.not_for_org",
+    "unknown_report": "staff.err.bundle.unknown_report",
+}
+
+
+def bundle_rejected(exc: WbsError) -> BundleRejected:
+    """The refusal for an error crypto/ raised on a bundle, by the error's code or class.
+
+    The English text of ``exc`` is not shown: a page speaks one language.
+    """
+    key = BUNDLE_ERROR_KEYS.get(exc.code or "")
+    if key is None:
+        key = "staff.err.bundle.bad_signature" if isinstance(exc, SignatureError) else "staff.err.bundle.malformed"
+    return BundleRejected(key)
 
 
 _hasher = PasswordHasher()
@@ -264,12 +296,23 @@ def allowed_next(status: str) -> tuple[str, ...]:
     return TRANSITIONS.get(status, ())
 
 
-async def change_status(store: Store, member: StaffMember, code: str, status: str) -> Report:
+def check_transition(report: Report, status: str) -> None:
+    if status not in allowed_next(report.status):
+        raise StaffInputError("staff.err.transition", old=StatusName(report.status), new=StatusName(status))
+
+
+async def change_status(store: Store, member: StaffMember, code: str, status: str, *, confirmed_from: str) -> Report:
+    """Apply a status change the member confirmed while the report was in ``confirmed_from``.
+
+    A report that moved on since (a colleague, an imported reply) is left as
+    it is: the confirmation was given for a change that no longer exists.
+    """
     report = await store.report(code)
     if report is None:
         raise NotFound()
-    if status not in allowed_next(report.status):
-        raise StaffInputError("staff.err.transition", old=report.status, new=status)
+    if report.status != confirmed_from:
+        raise StaffInputError("staff.err.status_moved", code=code, now=StatusName(report.status))
+    check_transition(report, status)
     await store.status_change_with_audit(code, status, store.today(), member.username)
     return report
 
@@ -345,7 +388,7 @@ async def _import_reply_bundle(store: Store, blobs: BlobStore, run_io: Callable[
     try:
         bundle = read_reply_bundle(data, keys)
     except WbsError as exc:
-        raise BundleRejected("staff.err.bundle_invalid", detail=exc) from None
+        raise bundle_rejected(exc) from None
     mailbox_pks = {}
     for entry in bundle.replies:
         report = await store.report(entry.report_code)
@@ -358,7 +401,7 @@ async def _import_reply_bundle(store: Store, blobs: BlobStore, run_io: Callable[
     try:
         check_reply_recipients(bundle, mailbox_pks, [k.key_id for k in keys.keys])
     except WbsError as exc:
-        raise BundleRejected("staff.err.recipients", detail=exc) from None
+        raise bundle_rejected(exc) from None
     fresh, unchanged = await _fresh_replies(store, bundle)
     day = store.today()
     replies, written = [], []

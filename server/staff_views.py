@@ -13,7 +13,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from crypto.errors import FormatError
 
-from . import staff
+from . import i18n, staff
+from .audit_labels import actor_label, describe
 from .appkeys import CONTEXT, STAFF_SESSIONS, STAFF_THROTTLE
 from .export import plan_export, write_export
 from .kdfpool import STAFF
@@ -59,7 +60,9 @@ async def require_member(request: web.Request, *, admin: bool = False, allow_mus
 
 
 def page(request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
-    return render(request, f"staff/{template}", status=status, staff_member=request.get("staff"), **values)
+    return render(request, f"staff/{template}", status=status, staff_member=request.get("staff"),
+                  number=i18n.number, role_label=i18n.role_label, item_label=i18n.item_label,
+                  month_label=i18n.month_label, **values)
 
 
 async def checked_form(request: web.Request) -> dict[str, str]:
@@ -164,7 +167,7 @@ async def report(request: web.Request) -> web.Response:
 
 
 async def _report_page(request: web.Request, *, status: int = 200, error: str | None = None,
-                       notice: str | None = None) -> web.Response:
+                       notice: str | None = None, confirm: str | None = None) -> web.Response:
     ctx = _ctx(request)
     code = request.match_info["code"]
     found = await ctx.store.report(code)
@@ -173,15 +176,26 @@ async def _report_page(request: web.Request, *, status: int = 200, error: str | 
     row = next(r for r in await _rows(request) if r.report.code == code)
     return page(request, "report.html", status=status, row=row, history=await ctx.store.status_history(code),
                 items=await ctx.store.items_of_report(code), next_statuses=staff.allowed_next(found.status),
-                error=error, notice=notice or ("staff.done" if request.query.get("done") else None))
+                error=error, notice=notice or ("staff.done" if request.query.get("done") else None),
+                confirm=confirm)
 
 
 async def set_status(request: web.Request) -> web.Response:
+    """Two steps, no script: the chosen status first comes back as a question on the
+    report's page; only the answer, which names the status it was asked in, changes it."""
     member = await require_member(request)
     fields = await checked_form(request)
     code = request.match_info["code"]
+    status = fields.get("status", "")
+    confirmed_from = fields.get("confirm_from")
     try:
-        await staff.change_status(_ctx(request).store, member, code, fields.get("status", ""))
+        if confirmed_from is None:
+            found = await _ctx(request).store.report(code)
+            if found is None:
+                raise NotFound()
+            staff.check_transition(found, status)
+            return await _report_page(request, confirm=status)
+        await staff.change_status(_ctx(request).store, member, code, status, confirmed_from=confirmed_from)
     except staff.StaffInputError as exc:
         return await _report_page(request, status=400, error=exc.text(lang_of(request)))
     raise redirect(request, f"/staff/reports/{code}?done=1")
@@ -360,7 +374,10 @@ async def audit(request: web.Request) -> web.Response:
     before = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
     if raw and before is None:
         raise BadRequest()
-    lines, older = await _ctx(request).store.audit_page(limit=AUDIT_PAGE_ROWS, before=before)
+    rows, older = await _ctx(request).store.audit_page(limit=AUDIT_PAGE_ROWS, before=before)
+    lang = lang_of(request)
+    lines = [{"day": r["day"], "actor": actor_label(lang, r["actor"]), "text": describe(lang, r["action"], r["detail"]),
+              "report_code": r["report_code"]} for r in rows]
     return page(request, "audit.html", lines=lines, older=older, first_page=before is None)
 
 

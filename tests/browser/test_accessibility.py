@@ -231,6 +231,8 @@ def test_staff_pages(browsers, server, axe_source):
     browser.open(f"/staff/reports/{code}")
     browser.choose("status", "verification")
     browser.press(f"/staff/reports/{code}/status")
+    browser.step("status-confirm", audit)
+    browser.press(f"/staff/reports/{code}/status")
     browser.step("status-changed", audit)
     browser.type("body", "Mohon kirim kuitansi.")
     browser.press(f"/staff/reports/{code}/reply")

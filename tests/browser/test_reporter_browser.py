@@ -81,7 +81,7 @@ def send_button_hidden_until_ticked(browser: Browser, form_action: str) -> None:
 def staff_answer(server, code: str) -> None:
     """The Inspektorat changes the status and replies, over HTTP on the staff listener."""
     staff = staff_over_http(server, StaffAccount.add(server, "petugas"))
-    assert staff_post(staff, f"/staff/reports/{code}/status", {"status": "verification"}).status == 303
+    assert staff_post(staff, f"/staff/reports/{code}/status", {"status": "verification", "confirm_from": "received"}).status == 303
     assert staff_post(staff, f"/staff/reports/{code}/reply", {"body": "Mohon kirim salinan kuitansi."}).status == 303
 
 
@@ -236,8 +236,9 @@ def test_the_longest_status_names_fit_a_phone(browsers, server):
     codes = [first.code] + [submit_over_http(server, reporter, "/mailbox/submit").code for _ in range(2)]
     staff = staff_over_http(server, StaffAccount.add(server, "kepala"))
     for code, path in zip(codes, (["verification", "investigation"], ["verification", "referred"], ["rejected"])):
-        for status in path:
-            assert staff_post(staff, f"/staff/reports/{code}/status", {"status": status}).status == 303
+        for before, status in zip(["received", *path], path):
+            assert staff_post(staff, f"/staff/reports/{code}/status",
+                              {"status": status, "confirm_from": before}).status == 303
 
     browser = browsers("phone", server, phone=True)
     browser.open("/login")

@@ -37,6 +37,9 @@ def test_staff_journey_then_the_reporter_reads_the_reply(browsers, server):
 
     staff.choose("status", "verification")
     staff.press(f"/staff/reports/{receipt.code}/status")
+    staff.step("status-confirm")
+    assert "Verifikasi" in staff.text("#confirm-status") and "Diterima" in staff.text(".timeline")
+    staff.press(f"/staff/reports/{receipt.code}/status")
     staff.step("status-changed")
     assert staff.find("[role=status]").text
     assert "Verifikasi" in staff.text(".timeline")
@@ -45,7 +48,7 @@ def test_staff_journey_then_the_reporter_reads_the_reply(browsers, server):
     staff.press(f"/staff/reports/{receipt.code}/reply")
     staff.step("replied")
     assert staff.find("[role=status]").text
-    assert "reply" in staff.text("table")
+    assert "Balasan (petugas, daring)" in staff.text("table")
     assert REPLY not in staff.text("main"), "a reply is sealed on arrival, never shown back on the staff side"
 
     staff.press("/staff/logout")

@@ -113,7 +113,11 @@ def staff_pages(server: Server, receipt: Receipt) -> list[Page]:
                        ("staff-dashboard-en", "/staff?lang=en")):
         get(name, path)
     client.get("/staff?lang=id")
-    for name, path, fields in (("staff-status-changed", f"/staff/reports/{code}/status", {"status": "verification"}),
+    form = client.get("/staff/login")
+    asked = client.post(f"/staff/reports/{code}/status", {"csrf_token": form.csrf, "status": "verification"})
+    assert asked.status == 200, asked.status
+    pages.append(Page("staff-status-confirm", True, f"/staff/reports/{code}/status", asked.status, asked.text))
+    for name, path, fields in (("staff-status-changed", f"/staff/reports/{code}/status", {"status": "verification", "confirm_from": "received"}),
                                ("staff-replied", f"/staff/reports/{code}/reply", {"body": "Mohon kirim kuitansi."})):
         form = client.get("/staff/login")
         done = client.post(path, {"csrf_token": form.csrf, **fields})

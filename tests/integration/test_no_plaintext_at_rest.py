@@ -172,7 +172,7 @@ def staff_sees_no_choice(srv: Server, codes: list[str], chosen: list[tuple[str, 
     """Staff work on both cases (status, online reply, export); no staff page, CSV or export names a choice."""
     admin = Staff(srv, "kepala", "admin").ready()
     first = codes[0]
-    assert admin.post(f"/staff/reports/{first}/status", {"status": "verification"}).status == 303
+    assert admin.post(f"/staff/reports/{first}/status", {"status": "verification", "confirm_from": "received"}).status == 303
     assert admin.post(f"/staff/reports/{first}/reply", {"body": "Mohon kirim salinan kuitansi."}).status == 303
     pages = ["/staff", "/staff/reports", "/staff/stats", "/staff/stats.csv", "/staff/audit", "/staff/users",
              "/staff/import", *(f"/staff/reports/{code}" for code in codes), f"/staff/export?report={first}"]

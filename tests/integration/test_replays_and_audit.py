@@ -52,10 +52,10 @@ def test_an_old_bundle_after_a_purge_is_refused_and_changes_nothing(tmp_path):
         done = submit(reporter)
         codename, passphrase, code = (done.element_text(i) for i in ("codename", "passphrase", "report-code"))
         handler = Staff(server, "petugas", "handler").ready()
-        assert handler.post(f"/staff/reports/{code}/status", {"status": "verification"}).status == 303
+        assert handler.post(f"/staff/reports/{code}/status", {"status": "verification", "confirm_from": "received"}).status == 303
         old = reply_bundle(server, handler, code, "Balasan lama yang sudah dihapus.", "investigation")
         assert upload(handler, old).status == 200
-        assert handler.post(f"/staff/reports/{code}/status", {"status": "closed_proven"}).status == 303
+        assert handler.post(f"/staff/reports/{code}/status", {"status": "closed_proven", "confirm_from": "investigation"}).status == 303
         db = sqlite3.connect(server.data / "wbs.sqlite3")
         with db:
             db.execute("UPDATE reports SET updated_day = '2026-01-02' WHERE code = ?", (code,))

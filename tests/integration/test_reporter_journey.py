@@ -190,7 +190,7 @@ def test_mailbox_marks_new_answers_until_the_case_is_read(server):
     assert "Balasan baru" not in mailbox
 
     handler = Staff(server, "petugas", "handler").ready()
-    assert handler.post(f"/staff/reports/{code}/status", {"status": "verification"}).status == 303
+    assert handler.post(f"/staff/reports/{code}/status", {"status": "verification", "confirm_from": "received"}).status == 303
     assert handler.post(f"/staff/reports/{code}/reply", {"body": "Mohon kirim salinan kuitansi."}).status == 303
     mailbox = reporter.get("/mailbox").text
     assert mailbox.count("Balasan baru") == 1 and "Balasan baru (2)" in mailbox
