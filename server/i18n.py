@@ -452,9 +452,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                " Nothing was changed; look again and choose the new status."),
     # Staff: reply bundle refusals, one per kind of failure
     "staff.err.bundle.too_large": ("Berkas balasan terlalu besar untuk diimpor.", "The reply bundle is too large to import."),
-    "staff.err.bundle.not_json": ("Berkas ini bukan berkas balasan: isinya tidak dapat dibaca sebagai JSON UTF-8. "
+    "staff.err.bundle.not_json": ("Berkas ini bukan berkas balasan: isinya tidak dapat dibaca. "
                                   "Pilih berkas .wbsr yang dibuat oleh alat pemegang kunci.",
-                                  "This is not a reply bundle: its content cannot be read as UTF-8 JSON. "
+                                  "This is not a reply bundle: its content cannot be read. "
                                   "Choose the .wbsr file made by the keyholder tools."),
     "staff.err.bundle.wrong_format": ("Berkas ini bukan berkas balasan WBS (.wbsr).",
                                       "This file is not a WBS reply bundle (.wbsr)."),
@@ -493,9 +493,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "staff.audit.reply_import_status": ("Mengimpor balasan dari pemegang kunci; status menjadi \u201c{status}\u201d",
                                         "Imported a reply from the keyholders; status set to \u201c{status}\u201d"),
     "staff.audit.import_refused": ("Menolak berkas balasan: {reason}", "Refused a reply bundle: {reason}"),
-    "staff.audit.export": ("Mengekspor {reports} pengaduan, {items} item", "Exported {reports} report(s), {items} item(s)"),
+    "staff.audit.export": ("Mengekspor {reports} pengaduan, {items} item", "Exported reports: {reports}, items: {items}"),
     "staff.audit.purge": ("Menghapus {items} item karena masa simpan habis",
-                          "Deleted {items} item(s) at the end of the retention period"),
+                          "Deleted at the end of the retention period, items: {items}"),
     "staff.audit.deleted_by_reporter": ("Dihapus oleh pelapor", "Deleted by the reporter"),
     "staff.audit.keys_install": ("Memasang kunci publik Inspektorat ({keys})", "Installed the Inspectorate's public key ({keys})"),
     "error.login_required": ("Silakan masuk terlebih dahulu dengan nama sandi dan frasa sandi Anda.",
