@@ -128,7 +128,7 @@ def test_every_action_is_audited_once_and_every_row_stays_reachable(tmp_path):
             older = re.search(r'href="(/staff/audit\?before=\d+)" id="audit-older"', page.text)
             path = older.group(1) if older else None
         assert seen == total and pages >= 3
-        assert "keys_install" in page.text and 'id="audit-newest"' in page.text
+        assert "Memasang kunci publik Inspektorat" in page.text and 'id="audit-newest"' in page.text
         assert admin.client.get("/staff/audit?before=x").status == 400
         assert admin.client.post("/staff/logout", {}).status == 303
         assert db_rows(server, "SELECT actor FROM audit WHERE action = 'logout'") == [("kepala",)]
