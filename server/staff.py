@@ -87,9 +87,18 @@ class StaffInputError(_Explained):
 
 
 class BundleRejected(_Explained):
-    """A reply bundle cannot be imported; the message says exactly why."""
+    """A reply bundle cannot be imported; the message says exactly why.
+
+    ``detail``, the protocol layer's own English words, is added for the
+    command line (``str(exc)``) only: a page shows ``text(lang)`` alone.
+    """
 
     message_key = "staff.bundle_rejected"
+
+    def __init__(self, key: str, *, detail: str | None = None, **values: object) -> None:
+        super().__init__(key, **values)
+        if detail:
+            self.args = (f"{self.args[0]} ({detail})",)
 
 
 # The codes crypto/ puts on a bundle's errors, each with its message; an error
@@ -115,7 +124,7 @@ def bundle_rejected(exc: WbsError) -> BundleRejected:
     key = BUNDLE_ERROR_KEYS.get(exc.code or "")
     if key is None:
         key = "staff.err.bundle.bad_signature" if isinstance(exc, SignatureError) else "staff.err.bundle.malformed"
-    return BundleRejected(key)
+    return BundleRejected(key, detail=str(exc))
 
 
 _hasher = PasswordHasher()

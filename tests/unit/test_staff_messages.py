@@ -44,6 +44,7 @@ def test_a_bundle_error_maps_by_code_or_class_never_by_its_english_text(error, k
     rejected = bundle_rejected(error)
     assert rejected.key == key
     assert str(error) not in rejected.text("id") and str(error) not in rejected.text("en")
+    assert str(rejected) == f"{rejected.text('en')} ({error})", "the command line keeps the English detail"
 
 
 def test_every_bundle_error_code_crypto_raises_has_a_message():
