@@ -134,7 +134,7 @@ def test_digest_at_the_set_time_with_counts_and_no_content(tmp_path):
     try:
         codes = make_reports(server)
         admin = Staff(server, "kepala", "admin").ready()
-        assert admin.post(f"/staff/reports/{codes[2]}/status", {"status": "verification"}).status == 303
+        assert admin.post(f"/staff/reports/{codes[2]}/status", {"status": "verification", "confirm_from": "received"}).status == 303
     finally:
         server.stop()
     with smtp_server() as (port, inbox):
