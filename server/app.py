@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 from aiohttp import web, web_response
 
+from . import i18n
 from .acceptlog import AcceptErrorLog
 from .alerts import daily_digest
 from .appkeys import CONTEXT, STAFF_SESSIONS, STAFF_THROTTLE, TEMPLATES
@@ -20,6 +21,7 @@ from .descriptors import plan_connections, raise_open_file_limit
 from .retention import daily_purge
 from .routes import reporter_routes, staff_routes
 from .staff import StaffSessions
+from .tenants import tenant_config
 from .throttle import LoginThrottle
 from .web import frame_middleware, on_prepare, template_environment, without_date_header
 
@@ -47,11 +49,24 @@ def _middlewares(guard: ListenerGuard | None) -> list[Middleware]:
     return ([connection_middleware(guard)] if guard is not None else []) + [frame_middleware]
 
 
-def create_reporter_app(ctx: Context, guard: ListenerGuard | None = None) -> web.Application:
+def _background_tasks(ctx: Context) -> list[asyncio.Task]:
+    """One data folder's daily jobs: the session sweep, the retention purge, the digest."""
+    tasks = [
+        asyncio.create_task(_sweeper(ctx)),
+        asyncio.create_task(daily_purge(ctx.store, ctx.blobs, ctx.config.retention_days)),
+    ]
+    if ctx.config.alerts is not None:
+        tasks.append(asyncio.create_task(daily_digest(ctx.store, ctx.config)))
+    return tasks
+
+
+def create_reporter_app(ctx: Context, guard: ListenerGuard | None = None, *,
+                        background: bool = True) -> web.Application:
     """The reporter side; its client_max_size only bounds small forms (uploads stream).
 
     ``guard`` is the listener's connection guard (``serve`` passes it): it
     learns when requests begin and end, and sets ``request["circuit"]``.
+    ``background=False``: the caller runs the daily jobs (a tenant's app).
     """
     app = web.Application(middlewares=_middlewares(guard), client_max_size=64 * 1024)
     app[CONTEXT] = ctx
@@ -65,31 +80,39 @@ def create_reporter_app(ctx: Context, guard: ListenerGuard | None = None) -> web
 
         app.on_response_prepare.append(onion_location)
     reporter_routes(app)
+    if background:
+        app.cleanup_ctx.append(_jobs([ctx]))
+    return app
 
+
+def _jobs(contexts: list[Context]) -> Callable[[web.Application], AsyncIterator[None]]:
     async def background(app: web.Application) -> AsyncIterator[None]:
-        tasks = [
-            asyncio.create_task(_sweeper(ctx)),
-            asyncio.create_task(daily_purge(ctx.store, ctx.blobs, ctx.config.retention_days)),
-        ]
-        if ctx.config.alerts is not None:
-            tasks.append(asyncio.create_task(daily_digest(ctx.store, ctx.config)))
+        tasks = [task for ctx in contexts for task in _background_tasks(ctx)]
         yield
         for task in tasks:
             task.cancel()
 
-    app.cleanup_ctx.append(background)
-    return app
+    return background
 
 
-def create_staff_app(ctx: Context, guard: ListenerGuard | None = None) -> web.Application:
-    """The staff side, for its own listener: none of its routes exists on the reporter side."""
+def staff_state(ctx: Context) -> tuple[StaffSessions, LoginThrottle]:
+    """One data folder's staff sessions and staff login throttle."""
+    return (StaffSessions(ctx.config.session_idle_seconds * 2, ctx.config.session_max_seconds * 4),
+            LoginThrottle(failures_before_delay=3, max_delay=ctx.config.login_max_delay_seconds,
+                          global_per_minute=ctx.config.login_global_per_minute,
+                          tarpit_seconds=ctx.config.login_tarpit_seconds))
+
+
+def create_staff_app(ctx: Context, guard: ListenerGuard | None = None, *,
+                     state: tuple[StaffSessions, LoginThrottle] | None = None) -> web.Application:
+    """The staff side, for its own listener: none of its routes exists on the reporter side.
+
+    ``state``: the staff sessions and throttle, when several apps (a tenant's Host names) share them.
+    """
     app = web.Application(middlewares=_middlewares(guard), client_max_size=64 * 1024)
     app[CONTEXT] = ctx
     app[TEMPLATES] = template_environment()
-    app[STAFF_SESSIONS] = StaffSessions(ctx.config.session_idle_seconds * 2, ctx.config.session_max_seconds * 4)
-    app[STAFF_THROTTLE] = LoginThrottle(failures_before_delay=3, max_delay=ctx.config.login_max_delay_seconds,
-                                        global_per_minute=ctx.config.login_global_per_minute,
-                                        tarpit_seconds=ctx.config.login_tarpit_seconds)
+    app[STAFF_SESSIONS], app[STAFF_THROTTLE] = state or staff_state(ctx)
     app.on_response_prepare.append(on_prepare)
 
     async def root(request: web.Request) -> web.Response:
@@ -98,6 +121,63 @@ def create_staff_app(ctx: Context, guard: ListenerGuard | None = None) -> web.Ap
     app.router.add_get("/", root)
     staff_routes(app)
     return app
+
+
+def create_tenant_apps(config: Config, contexts: dict[str, Context], reporter_guard: ListenerGuard | None = None,
+                       staff_guard: ListenerGuard | None = None) -> tuple[web.Application, web.Application]:
+    """The reporter and staff listeners' apps of a server with tenants: each Host name leads to its tenant.
+
+    A tenant's app is mounted once per Host name (aiohttp matches it without
+    its port, whatever its case); its contexts, staff sessions and throttles
+    are the tenant's own whichever of its names is used. Any other Host
+    gets the neutral page, which names no tenant.
+    """
+    reporter = web.Application(middlewares=_guard_only(reporter_guard), client_max_size=64 * 1024)
+    staff = web.Application(middlewares=_guard_only(staff_guard), client_max_size=64 * 1024)
+    for tenant in config.tenants:
+        ctx = contexts[tenant.slug]
+        for host in tenant.hosts:
+            reporter.add_domain(host, create_reporter_app(ctx, background=False))
+        state = staff_state(ctx)
+        for host in tenant.staff_hosts:
+            staff.add_domain(host, create_staff_app(ctx, state=state))
+    templates = template_environment()
+    for app in (reporter, staff):
+        app[TEMPLATES] = templates
+        app.router.add_route("*", "/{tail:.*}", unknown_host)
+        app.on_response_prepare.append(on_prepare)
+    reporter.cleanup_ctx.append(_jobs(list(contexts.values())))
+    return reporter, staff
+
+
+def _guard_only(guard: ListenerGuard | None) -> list[Middleware]:
+    return [connection_middleware(guard)] if guard is not None else []
+
+
+async def unknown_host(request: web.Request) -> web.Response:
+    """A Host name no tenant answers to: one neutral page in both languages, naming nobody."""
+    page = request.app[TEMPLATES].get_template("unknown_host.html").render(t=i18n.t)
+    return web.Response(text=page, status=421, content_type="text/html", charset="utf-8")
+
+
+async def open_tenants(config: Config) -> dict[str, Context]:
+    """Every tenant's context, the first one owning the pools all of them share."""
+    contexts: dict[str, Context] = {}
+    try:
+        for tenant in config.tenants:
+            tenant_cfg = tenant_config(config, tenant)
+            first = next(iter(contexts.values()), None)
+            contexts[tenant.slug] = await Context.open(tenant_cfg, DataFolder(tenant_cfg.data_dir), pools=first)
+    except BaseException:
+        await close_contexts(contexts)
+        raise
+    return contexts
+
+
+async def close_contexts(contexts: dict[str, Context]) -> None:
+    """Close the tenants sharing the pools before the one owning them."""
+    for ctx in reversed(list(contexts.values())):
+        await ctx.close()
 
 
 def listener_guards(config: Config, open_files: int) -> tuple[ListenerGuard, ListenerGuard]:
@@ -115,7 +195,13 @@ async def serve(config: Config, folder: DataFolder) -> None:
     reporter_guard, staff_guard = listener_guards(config, open_files)
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(AcceptErrorLog())
-    ctx = await Context.open(config, folder)
+    if config.tenants:
+        contexts = await open_tenants(config)
+        reporter_app, staff_app = create_tenant_apps(config, contexts, reporter_guard, staff_guard)
+    else:
+        ctx = await Context.open(config, folder)
+        contexts = {"": ctx}
+        reporter_app, staff_app = create_reporter_app(ctx, reporter_guard), create_staff_app(ctx, staff_guard)
     guards = (reporter_guard, staff_guard)
     runners = []
     stop = asyncio.Event()
@@ -123,8 +209,8 @@ async def serve(config: Config, folder: DataFolder) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         for name, app, guard, (host, port) in (
-            ("reporter", create_reporter_app(ctx, reporter_guard), reporter_guard, config.reporter_host_port),
-            ("staff", create_staff_app(ctx, staff_guard), staff_guard, config.staff_host_port),
+            ("reporter", reporter_app, reporter_guard, config.reporter_host_port),
+            ("staff", staff_app, staff_guard, config.staff_host_port),
         ):
             runner = web.AppRunner(app, access_log=None, handle_signals=False, read_bufsize=READ_BUFSIZE,
                                    keepalive_timeout=guard.limits.backstop)
@@ -145,4 +231,4 @@ async def serve(config: Config, folder: DataFolder) -> None:
             await runner.cleanup()
         for guard in guards:
             guard.close_all()
-        await ctx.close()
+        await close_contexts(contexts)

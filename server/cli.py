@@ -24,13 +24,16 @@ from crypto.errors import WbsError
 from .config import Config, config_template, is_loopback, load_config, zone_of
 from .datafolder import DataFolder, demo_folder, is_demo_store, write_atomic
 from .errors import ConfigError, StoreError
+from .tenants import TENANTS_SUBFOLDER, find_tenant, slugs, tenant_config
 
 PROG = "wbs"
 DEMO_HELP = "act on the demo's data folder, DATA/demo (var/demo: what 'make run', i.e. 'wbs serve --demo', uses)"
+TENANT_HELP = "the tenant ([[tenants]] in wbs.toml) this command acts on; its data is in DATA/tenants/SLUG"
 CLI_ACTOR = "wbs-cli"  # the audit log's name for whoever runs this command on the server
 
 
-def _config(args: argparse.Namespace) -> Config:
+def _config(args: argparse.Namespace, one_tenant: bool = True) -> Config:
+    """The configuration a command runs with: with ``one_tenant``, the chosen tenant's (``--tenant``)."""
     config = load_config(
         args.config,
         data_dir=Path(args.data) if args.data else None,
@@ -38,8 +41,23 @@ def _config(args: argparse.Namespace) -> Config:
         staff_addr=getattr(args, "staff_addr", None),
     )
     if args.demo:
-        config = replace(config, data_dir=demo_folder(config.data_dir))
-    return config
+        return replace(config, data_dir=demo_folder(config.data_dir), tenants=())
+    if not one_tenant:
+        return config
+    slug = getattr(args, "tenant", None)
+    if not config.tenants:
+        if slug:
+            raise ConfigError(f"--tenant {slug}: the configuration has no [[tenants]]; leave --tenant out")
+        return config
+    if not slug:
+        first = config.tenants[0].slug
+        raise ConfigError(f"this server has tenants ({slugs(config)}): say which one this command is for, e.g.\n"
+                          f"  {shlex.join([_typed_prog(), *args.argv, '--tenant', first])}")
+    return tenant_config(config, find_tenant(config, slug))
+
+
+def _config_option(args: argparse.Namespace) -> list[str]:
+    return ["--config", str(args.config)] if args.config else []
 
 
 def _typed_prog() -> str:
@@ -77,20 +95,30 @@ def _folder(args: argparse.Namespace, config: Config) -> DataFolder:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = _config(args, one_tenant=False)
     config_path = Path(args.config or os.environ.get("WBS_CONFIG") or "wbs.toml")
     if not config_path.exists():
         write_atomic(config_path, config_template().encode("utf-8"), mode=0o600)
         print(f"wrote {config_path} (every setting at its default)")
-    folder = DataFolder(config.data_dir)
+    if not config.tenants:
+        _init_folder(DataFolder(config.data_dir), "")
+        return 0
+    for parent in (config.data_dir, config.data_dir / TENANTS_SUBFOLDER):
+        parent.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(parent, 0o700)
+    for tenant in config.tenants:
+        _init_folder(DataFolder(tenant_config(config, tenant).data_dir), f" --tenant {tenant.slug}")
+    return 0
+
+
+def _init_folder(folder: DataFolder, option: str) -> None:
     if folder.initialize():
         print(f"made data folder {folder.root}")
     else:
         print(f"data folder {folder.root} already exists; nothing changed")
     asyncio.run(_migrate(folder))
     if folder.load_public_keys() is None:
-        print("next: install the organisation's public key with 'wbs keys install org.pub.json'")
-    return 0
+        print(f"next: install the organisation's public key with 'wbs keys install org.pub.json{option}'")
 
 
 async def _migrate(folder: DataFolder) -> None:
@@ -120,7 +148,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .app import serve
     from .demo import prepare_demo, prepare_demo_admin
 
-    config = _config(args)
+    config = _config(args, one_tenant=False)
     logging.basicConfig(level=logging.INFO, format="wbs: %(message)s", stream=sys.stderr)
     # aiohttp's own loggers name client addresses and quote request bytes, and
     # python-multipart's quote bytes of a malformed body: off.
@@ -134,15 +162,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"demo staff login:  {folder.root / 'STAFF.txt'} (username, password, TOTP secret)", file=sys.stderr)
         print(f"other commands on the demo: add --demo, e.g. '{_typed_prog()} export --demo --all --out x.zip'",
               file=sys.stderr)
-    folder = _folder(args, config)
     for name, (host, _) in (("reporter", config.reporter_host_port), ("staff", config.staff_host_port)):
         if not is_loopback(host) and not config.allow_non_loopback:
             raise ConfigError(
                 f"refusing to listen on {host} for the {name} side: only loopback is safe behind Tor;"
                 " set allow_non_loopback = true in wbs.toml if you really mean it"
             )
-    if folder.load_public_keys() is None:
-        print("wbs: warning: no organisation key installed; reports cannot be received", file=sys.stderr)
+    if config.tenants:
+        folder = DataFolder(config.data_dir)
+        for tenant in config.tenants:
+            tenant_folder = DataFolder(tenant_config(config, tenant).data_dir)
+            if not tenant_folder.initialized:
+                raise StoreError(f"tenant {tenant.slug!r} has no data folder yet ({tenant_folder.root}): run"
+                                 f" '{shlex.join([_typed_prog(), *_config_option(args), 'init'])}' first")
+            if tenant_folder.load_public_keys() is None:
+                print(f"wbs: warning: tenant {tenant.slug!r} has no organisation key installed; it cannot receive"
+                      " reports", file=sys.stderr)
+    else:
+        folder = _folder(args, config)
+        if folder.load_public_keys() is None:
+            print("wbs: warning: no organisation key installed; reports cannot be received", file=sys.stderr)
     try:
         asyncio.run(serve(config, folder))
     except OSError as exc:
@@ -298,6 +337,37 @@ def cmd_alerts_send(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tenants_list(args: argparse.Namespace) -> int:
+    from .storage import Store
+
+    config = _config(args, one_tenant=False)
+    if not config.tenants:
+        print("no [[tenants]] in the configuration: this server is one WBS, in " + str(config.data_dir))
+        return 0
+
+    async def counts(folder: DataFolder) -> tuple[int, int]:
+        store = await Store.open(folder.database)
+        try:
+            return (await store.counts())["reports"], len(await store.all_staff())
+        finally:
+            await store.close()
+
+    for tenant in config.tenants:
+        folder = DataFolder(tenant_config(config, tenant).data_dir)
+        print(f"{tenant.slug}  {tenant.org_name}  (prefix {tenant.report_prefix})")
+        print(f"  reporter hosts: {', '.join(tenant.hosts)}")
+        print(f"  staff hosts:    {', '.join(tenant.staff_hosts)}")
+        if not folder.initialized:
+            print(f"  no data folder yet ({folder.root}): run '{shlex.join([_typed_prog(), *_config_option(args), 'init'])}'")
+            continue
+        keys = folder.load_public_keys()
+        active = [k.fingerprint for k in keys.active] if keys else []
+        print(f"  active key:     {', '.join(active) if active else 'none installed'}")
+        reports, staff = asyncio.run(counts(folder))
+        print(f"  {reports} report(s), {staff} staff member(s)")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .checks import PROBLEM, WARNING, Finding, has_problems, run_checks
 
@@ -323,6 +393,7 @@ def _common_options(demo_help: str) -> argparse.ArgumentParser:
     common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--data", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help=demo_help)
+    common.add_argument("--tenant", metavar="SLUG", default=argparse.SUPPRESS, help=TENANT_HELP)
     return common
 
 
@@ -331,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--config", type=Path, help="wbs.toml (default: $WBS_CONFIG, else built-in defaults)")
     top.add_argument("--data", help="the data folder (default: var/)")
     top.add_argument("--demo", action="store_true", help=DEMO_HELP)
+    top.add_argument("--tenant", metavar="SLUG", help=TENANT_HELP)
     common = _common_options(DEMO_HELP)
     parser = argparse.ArgumentParser(prog=PROG, description="The WBS online server.", parents=[top])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -385,6 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_alerts_test)
     p = alerts_sub.add_parser("send", parents=[common], help="send today's digest now")
     p.set_defaults(func=cmd_alerts_send)
+
+    tenants = sub.add_parser("tenants", parents=[common], help="the Inspektorats this server hosts ([[tenants]])")
+    tenants_sub = tenants.add_subparsers(dest="tenants_command", required=True, metavar="ACTION")
+    p = tenants_sub.add_parser("list", parents=[common], help="each tenant, its key fingerprints and counts")
+    p.set_defaults(func=cmd_tenants_list)
 
     p = sub.add_parser("check", parents=[common], help="check the configuration and the data folder")
     p.set_defaults(func=cmd_check)

@@ -9,12 +9,15 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workdays import Calendar, CalendarError, load_calendar
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .tenants import Tenant
 
 MiB = 1024 * 1024
 
@@ -87,6 +90,8 @@ class Config:
     timezone: str = "Asia/Makassar"
     # The daily digest by e-mail (the [alerts] table; server/alerts.py). None: no mail is sent.
     alerts: AlertsConfig | None = None
+    # Many Inspektorats on one server (the [[tenants]] tables; server/tenants.py). Empty: one WBS, as always.
+    tenants: tuple[Tenant, ...] = ()
 
     @property
     def reporter_host_port(self) -> tuple[str, int]:
@@ -183,7 +188,7 @@ def check_alerts(alerts: AlertsConfig) -> AlertsConfig:
 
 
 _ONION = re.compile(r"[a-z2-7]{56}\.onion\Z")
-_TYPES = {f.name: f.type for f in fields(Config) if f.name != "alerts"}
+_TYPES = {f.name: f.type for f in fields(Config) if f.name not in ("alerts", "tenants")}
 
 
 def zone_of(config: Config) -> ZoneInfo:
@@ -286,21 +291,32 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
         alerts = raw.pop("alerts", None)
+        tenants = raw.pop("tenants", None)
         unknown = sorted(set(raw) - set(_TYPES))
         if unknown:
             raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
         values = {k: _coerce(k, v) for k, v in raw.items()}
         if alerts is not None:
             values["alerts"] = _alerts_from_toml(alerts)
+        if tenants is not None:
+            from .tenants import parse_tenants
+
+            values["tenants"] = parse_tenants(tenants, _coerce)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return check(replace(Config(), **values))
+    config = check(replace(Config(), **values))
+    if config.tenants:
+        from .tenants import tenant_config
+
+        for tenant in config.tenants:
+            tenant_config(config, tenant)
+    return config
 
 
 def config_template() -> str:
     """The commented ``wbs.toml`` that ``wbs init`` writes: every key at its default."""
     lines = ["# WBS configuration. Every key is optional; the values shown are the defaults.", ""]
     for f in fields(Config):
-        if f.name == "alerts":
+        if f.name in ("alerts", "tenants"):
             continue
         value = getattr(Config(), f.name)
         if isinstance(value, bool):

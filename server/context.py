@@ -74,12 +74,20 @@ class Context:
     keys: KeyState
     instance_secret: bytes
     calendar: CalendarState  # working days: the shared calendar and holidays_file
+    # False for a tenant's context: its pools (io, seal, uploads, pace, kdf) are the server's, closed by their owner
+    owns_pools: bool = True
 
     async def run_io(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.io, fn, *args)
 
     @classmethod
-    async def open(cls, config: Config, folder: DataFolder) -> "Context":
+    async def open(cls, config: Config, folder: DataFolder, pools: "Context | None" = None) -> "Context":
+        """The context of one data folder; with ``pools``, one more tenant sharing that context's pools.
+
+        A tenant has its own store, keys, secret, sessions and throttles (one
+        tenant's flood of failed logins never slows another's), and shares
+        the threads and upload slots, which bound the machine as a whole.
+        """
         folder.require()
         try:
             calendar = CalendarState(config.holidays_file)
@@ -91,20 +99,28 @@ class Context:
         removed = blobs.sweep(await store.item_ids())
         if removed:
             log.info("removed %d unfinished upload file(s) left by an interrupted run", removed)
+        if pools is None:
+            io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="io")
+            seal = ThreadPoolExecutor(max_workers=config.seal_workers, thread_name_prefix="seal")
+            uploads = UploadSlots(config.max_uploads)
+            pace = Pace(config.upload_idle_seconds, config.upload_grace_seconds, config.upload_min_rate_bytes)
+            kdf = KdfPool(config.kdf_workers, {
+                LOGIN: config.kdf_workers + config.kdf_queue,
+                CREATE: config.kdf_create_slots,
+                STAFF: config.kdf_staff_slots,
+            })
+        else:
+            io, seal, uploads, pace, kdf = pools.io, pools.seal, pools.uploads, pools.pace, pools.kdf
         return cls(
             config=config,
             folder=folder,
             store=store,
             blobs=blobs,
-            io=ThreadPoolExecutor(max_workers=4, thread_name_prefix="io"),
-            seal=ThreadPoolExecutor(max_workers=config.seal_workers, thread_name_prefix="seal"),
-            uploads=UploadSlots(config.max_uploads),
-            pace=Pace(config.upload_idle_seconds, config.upload_grace_seconds, config.upload_min_rate_bytes),
-            kdf=KdfPool(config.kdf_workers, {
-                LOGIN: config.kdf_workers + config.kdf_queue,
-                CREATE: config.kdf_create_slots,
-                STAFF: config.kdf_staff_slots,
-            }),
+            io=io,
+            seal=seal,
+            uploads=uploads,
+            pace=pace,
+            kdf=kdf,
             sessions=SessionStore(config.session_idle_seconds, config.session_max_seconds),
             throttle=LoginThrottle(
                 failures_before_delay=config.login_failures_before_delay,
@@ -118,11 +134,13 @@ class Context:
             keys=KeyState(folder),
             instance_secret=folder.instance_secret(),
             calendar=calendar,
+            owns_pools=pools is None,
         )
 
     async def close(self) -> None:
         self.sessions.end_all()
-        self.kdf.close()
-        self.seal.shutdown(wait=True)
-        self.io.shutdown(wait=True)
+        if self.owns_pools:
+            self.kdf.close()
+            self.seal.shutdown(wait=True)
+            self.io.shutdown(wait=True)
         await self.store.close()

@@ -241,6 +241,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.internal": ("Terjadi kesalahan pada server. Pengaduan yang belum selesai tidak tersimpan; silakan coba lagi.",
                        "Something went wrong on the server. An unfinished report was not stored; please try again."),
     "error.not_found": ("Halaman tidak ditemukan.", "Page not found."),
+    "error.unknown_host": ("Alamat ini tidak dikenal oleh server ini. Periksa alamat yang Anda ketik.",
+                           "This server does not know this address. Check the address you typed."),
     "error.bad_request": ("Permintaan tidak dapat dipahami.", "The request could not be understood."),
     "error.csrf": ("Formulir sudah kedaluwarsa. Muat ulang halaman lalu kirim lagi.",
                    "The form has expired. Reload the page and send it again."),

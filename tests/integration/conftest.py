@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pytest
 
@@ -70,8 +70,12 @@ def write_config(path: Path, data: Path, *, tables: str = "", **settings: object
 
 
 def start_server(tmp: Path, keyring: Keyring | None = None, *, data: Path | None = None,
-                 fresh: bool = True, prefix: Sequence[str] = (), **settings: object) -> Server:
-    """``prefix`` runs the server under another command, e.g. ``("prlimit", "--nofile=1024:1024")``."""
+                 fresh: bool = True, prefix: Sequence[str] = (),
+                 prepare: Callable[[Path], None] | None = None, **settings: object) -> Server:
+    """``prefix`` runs the server under another command, e.g. ``("prlimit", "--nofile=1024:1024")``.
+
+    ``prepare(config)`` makes the data folder(s) instead of the usual init and key installation.
+    """
     data = data or tmp / "data"
     config = tmp / "wbs.toml"
     port, staff_port = free_port(), free_port()
@@ -82,7 +86,9 @@ def start_server(tmp: Path, keyring: Keyring | None = None, *, data: Path | None
     settings.setdefault("new_accounts_per_minute", 10_000)
     write_config(config, data, reporter_addr=f"127.0.0.1:{port}", staff_addr=f"127.0.0.1:{staff_port}", **settings)
     keyring = keyring or new_keyring("Inspektorat Daerah Kabupaten Klungkung")
-    if fresh:
+    if prepare is not None:
+        prepare(config)
+    elif fresh:
         wbs("init", "--config", str(config), cwd=tmp)
         (tmp / "org.pub.json").write_bytes(keyring.public_key_file())
         wbs("keys", "install", str(tmp / "org.pub.json"), "--config", str(config))

@@ -25,14 +25,16 @@ from wbsclient import FileField
 
 
 class Staff:
-    def __init__(self, server, name, role):
-        out = wbs("staff", "add", name, "--role", role, "--config", str(server.config)).stdout
+    def __init__(self, server, name, role, *, tenant=None, client=None):
+        """``tenant``: add the member to this tenant (``--tenant``) and log in through ``client``."""
+        where = ["--tenant", tenant] if tenant else []
+        out = wbs("staff", "add", name, "--role", role, *where, "--config", str(server.config)).stdout
         self.name = name
         self.password = re.search(r"one-time password: (\S+)", out).group(1)
         uri = re.search(r"(otpauth://\S+)", out).group(1)
         self.totp = pyotp.TOTP(parse_qs(urlparse(uri).query)["secret"][0])
         self.step = int(time.time() // 30) - 1
-        self.client = server.staff_client()
+        self.client = client or server.staff_client()
 
     def code(self):
         self.step += 1  # a code is accepted once: use the next time step each login

@@ -45,9 +45,11 @@ class FileField:
 
 
 class Client:
-    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int, host: str = "127.0.0.1", *, vhost: str | None = None) -> None:
+        """``vhost``: the Host header to send (a tenant's name), instead of ``host:port``."""
         self.host = host
         self.port = port
+        self.vhost = vhost
         self.cookies: dict[str, str] = {}
 
     def _conn(self, timeout: float = 120) -> http.client.HTTPConnection:
@@ -55,6 +57,8 @@ class Client:
 
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         headers = dict(extra or {})
+        if self.vhost is not None:
+            headers["Host"] = self.vhost
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         return headers
@@ -93,7 +97,7 @@ class Client:
         boundary = "----wbs" + secrets.token_hex(12)
         conn = self._conn(timeout)
         try:
-            conn.putrequest("POST", path)
+            conn.putrequest("POST", path, skip_host=self.vhost is not None)
             for k, v in self._headers({"Content-Type": f"multipart/form-data; boundary={boundary}",
                                        "Transfer-Encoding": "chunked"}).items():
                 conn.putheader(k, v)
