@@ -91,10 +91,10 @@ def _host(value: Any, where: str) -> str:
 def _hosts(raw: dict, name: str, where: str) -> tuple[str, ...]:
     value = raw[name]
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_HOSTS:
-        raise ConfigError(f"{where}.{name} must list 1 to {MAX_HOSTS} host names")
-    hosts = tuple(_host(v, f"{where}.{name}") for v in value)
+        raise ConfigError(f"{where}: {name} must list 1 to {MAX_HOSTS} host names")
+    hosts = tuple(_host(v, f"{where}: {name}") for v in value)
     if len(set(hosts)) != len(hosts):
-        raise ConfigError(f"{where}.{name} names a host twice")
+        raise ConfigError(f"{where}: {name} names a host twice")
     return hosts
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from conftest import start_server, wbs
+from conftest import ROOT, start_server, wbs
 from crypto.encoding import new_item_id
 from crypto.errors import WbsError
 from crypto.export_bundle import ExportBundle
@@ -18,9 +19,12 @@ from crypto.keyring import new_keyring
 from crypto.keys import parse_public_key_file
 from crypto.reply_bundle import ReplyEntry, build_reply_bundle
 from test_reporter_journey import REPORT, login, submit
+from server.config import load_config
+from test_deploy import assert_tor_accepts, need
 from test_staff import Staff
 from wbsclient import Client, page_text
 
+DOCS = ROOT / "docs"
 TENANTS = {
     "alpha": {"org_name": "Inspektorat Daerah Kabupaten Alpha", "hosts": ["alpha.onion"],
               "staff_hosts": ["staff.alpha.onion"], "report_prefix": "ALP"},
@@ -222,3 +226,47 @@ def test_commands_name_their_tenant(pair):
         fingerprint = parse_public_key_file(ring.public_key_file()).active[0].fingerprint
         assert slug in listed and fingerprint in listed and TENANTS[slug]["org_name"] in listed
     assert "report(s)" in listed and "staff member(s)" in listed
+
+
+def guide_block(guide: Path, fence: str, first_line: str) -> str:
+    """The fenced block of section 15 of a deploy guide that starts with ``first_line``."""
+    section = guide.read_text().split("## 15.")[1]
+    for block in re.findall(rf"```{fence}\n(.*?)```", section, re.S):
+        if block.startswith(first_line):
+            return block
+    raise AssertionError(f"no such block in {guide}")
+
+
+def test_the_guides_torrc_for_two_tenants_passes_tor_verify_config(tmp_path):
+    tor = need("tor")
+    blocks = {guide_block(DOCS / name, "", "HiddenServiceDir") for name in ("deploy.en.md", "deploy.id.md")}
+    assert len(blocks) == 1  # both languages show the same torrc
+    text = blocks.pop()
+    folders = re.findall(r"HiddenServiceDir (/var/lib/tor/\S+/)", text)
+    assert len(folders) == 4 and text.count("127.0.0.1:8080") == 2 and text.count("127.0.0.1:8081") == 2
+    for n, folder in enumerate(folders):
+        (tmp_path / f"hs{n}").mkdir(mode=0o700)
+        text = text.replace(folder, f"{tmp_path / f'hs{n}'}/")
+    (tmp_path / "tor-data").mkdir(mode=0o700)
+    torrc = tmp_path / "torrc"
+    torrc.write_text("SocksPort 0\n" + text + f"DataDirectory {tmp_path / 'tor-data'}\n")
+    assert_tor_accepts(tor, torrc, tmp_path)
+
+
+def test_the_examples_of_tenants_are_valid(tmp_path):
+    example = (ROOT / "deploy" / "wbs.toml").read_text()
+    start = example.index("\n# [[tenants]]\n") + 1
+    tables = "\n".join(line[2:] for line in example[start:].splitlines()
+                       if line.startswith("# ") and not line.startswith("# holidays_file"))
+    config_file = tmp_path / "wbs.toml"
+    config_file.write_text(example[:start] + tables + "\n")
+    config = load_config(config_file)
+    assert [t.slug for t in config.tenants] == ["klungkung", "bangli"]
+    assert [t.report_prefix for t in config.tenants] == ["KLK", "BLI"]
+    for name in ("deploy.en.md", "deploy.id.md"):
+        block = guide_block(DOCS / name, "toml", "[[tenants]]")
+        block = "\n".join(line for line in block.splitlines() if not line.startswith("holidays_file"))
+        for n, placeholder in enumerate(sorted(set(re.findall(r"<[^>]+>", block)))):
+            block = block.replace(placeholder, f"host{n}.onion")
+        config_file.write_text(block)
+        assert [t.slug for t in load_config(config_file).tenants] == ["klungkung", "bangli"]

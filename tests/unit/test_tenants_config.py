@@ -1,0 +1,116 @@
+"""The [[tenants]] of wbs.toml: what is accepted, and the error that names the entry for what is not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.config import Config, config_template, load_config
+from server.errors import ConfigError
+from server.tenants import find_tenant, tenant_config
+
+ALPHA = """
+[[tenants]]
+slug = "alpha"
+org_name = "Inspektorat Daerah Kabupaten Alpha"
+hosts = ["Alpha.onion."]
+staff_hosts = ["staff.alpha.onion"]
+report_prefix = "ALP"
+"""
+
+BETA = """
+[[tenants]]
+slug = "beta-2"
+org_name = "Inspektorat Daerah Kota Beta"
+hosts = ["beta.onion", "www.beta.onion"]
+staff_hosts = ["staff.beta.onion"]
+report_prefix = "BET"
+default_lang = "en"
+max_files = 5
+retention_days = 0
+"""
+
+
+def load(tmp_path: Path, text: str) -> Config:
+    path = tmp_path / "wbs.toml"
+    path.write_text('data_dir = "/srv/wbs"\nmax_files = 20\n' + text)
+    return load_config(path)
+
+
+def refused(tmp_path: Path, text: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, text)
+    return str(caught.value)
+
+
+def test_no_tenants_is_the_single_wbs(tmp_path):
+    config = load(tmp_path, "")
+    assert config.tenants == () and config.data_dir == Path("/srv/wbs")
+    assert "tenants" not in config_template()
+
+
+def test_two_tenants_with_their_own_settings(tmp_path):
+    config = load(tmp_path, ALPHA + BETA)
+    assert [t.slug for t in config.tenants] == ["alpha", "beta-2"]
+    alpha, beta = (tenant_config(config, t) for t in config.tenants)
+    assert config.tenants[0].hosts == ("alpha.onion",)  # lower case, no trailing dot: as the Host is matched
+    assert alpha.data_dir == Path("/srv/wbs/tenants/alpha") and beta.data_dir == Path("/srv/wbs/tenants/beta-2")
+    assert alpha.instance_name == "Inspektorat Daerah Kabupaten Alpha" and alpha.report_prefix == "ALP"
+    assert (alpha.default_lang, alpha.max_files, alpha.retention_days) == ("id", 20, 730)
+    assert (beta.default_lang, beta.max_files, beta.retention_days) == ("en", 5, 0)
+    assert alpha.tenants == () and beta.tenants == ()
+    assert find_tenant(config, "beta-2").report_prefix == "BET"
+    with pytest.raises(ConfigError, match="no tenant 'gamma'.*alpha, beta-2"):
+        find_tenant(config, "gamma")
+
+
+def test_a_tenant_alerts_table(tmp_path):
+    config = load(tmp_path, ALPHA + '[tenants.alerts]\nsmtp_host = "mail.alpha.go.id"\n'
+                  'from_addr = "wbs@alpha.go.id"\nto = ["inspektur@alpha.go.id"]\n')
+    alerts = tenant_config(config, config.tenants[0]).alerts
+    assert alerts is not None and alerts.to == ("inspektur@alpha.go.id",)
+    assert config.alerts is None
+
+
+@pytest.mark.parametrize("change, message", [
+    (('slug = "alpha"', 'slug = "Alpha"'), "entry 1: slug must be 2 to 32 of a-z"),
+    (('slug = "alpha"', 'slug = "a"'), "entry 1: slug must be"),
+    (('slug = "alpha"\n', ''), "entry 1 needs slug"),
+    (('report_prefix = "ALP"\n', ''), "tenant 'alpha' needs report_prefix"),
+    (('report_prefix = "ALP"', 'report_prefix = "alp"'), "tenant 'alpha': report_prefix must be"),
+    (('hosts = ["Alpha.onion."]', 'hosts = []'), "tenant 'alpha': hosts must list 1 to 8"),
+    (('hosts = ["Alpha.onion."]', 'hosts = ["alpha.onion:80"]'), "tenant 'alpha': hosts: 'alpha.onion:80' is not a host name"),
+    (('hosts = ["Alpha.onion."]', 'hosts = ["http://alpha.onion"]'), "is not a host name"),
+    (('hosts = ["Alpha.onion."]', 'hosts = ["alpha.onion", "ALPHA.onion"]'), "names a host twice"),
+    (('org_name = "Inspektorat Daerah Kabupaten Alpha"', 'org_name = " "'), "tenant 'alpha': org_name"),
+    (('report_prefix = "ALP"', 'report_prefix = "ALP"\nreporter_addr = "0.0.0.0:80"'),
+     "tenant 'alpha': unknown or server-wide setting(s): reporter_addr"),
+    (('report_prefix = "ALP"', 'report_prefix = "ALP"\nmax_files = "many"'), "tenant 'alpha': max_files must be"),
+    (('report_prefix = "ALP"', 'report_prefix = "ALP"\nmax_files = 0'), "tenant 'alpha': max_files must be positive"),
+    (('report_prefix = "ALP"', 'report_prefix = "ALP"\ndefault_lang = "fr"'), "tenant 'alpha': default_lang"),
+    (('report_prefix = "ALP"', 'report_prefix = "ALP"\ntimezone = "Mars/Olympus"'), "tenant 'alpha': timezone"),
+    (('report_prefix = "ALP"', 'report_prefix = "ALP"\nalerts = 1'), "tenant 'alpha': alerts must be a table"),
+])
+def test_a_bad_entry_is_named(tmp_path, change, message):
+    old, new = change
+    assert old in ALPHA
+    assert message in refused(tmp_path, ALPHA.replace(old, new, 1))
+
+
+@pytest.mark.parametrize("second, message", [
+    (BETA.replace('slug = "beta-2"', 'slug = "alpha"'), "tenant 'alpha' is configured twice"),
+    (BETA.replace('"BET"', '"ALP"'), "tenant 'beta-2': report_prefix 'ALP' is already tenant 'alpha''s"),
+    (BETA.replace('"www.beta.onion"', '"alpha.onion"'),
+     "tenant 'beta-2': hosts 'alpha.onion' is already in use (hosts of tenant 'alpha')"),
+    (BETA.replace('"staff.beta.onion"', '"staff.alpha.onion"'), "staff_hosts 'staff.alpha.onion' is already in use"),
+    (BETA.replace('"staff.beta.onion"', '"beta.onion"'),
+     "tenant 'beta-2': staff_hosts 'beta.onion' is already in use (hosts of tenant 'beta-2')"),
+])
+def test_what_must_be_unique_is(tmp_path, second, message):
+    assert message in refused(tmp_path, ALPHA + second)
+
+
+def test_tenants_must_be_tables(tmp_path):
+    assert "tenants must be one or more [[tenants]] tables" in refused(tmp_path, "tenants = []\n")
+    assert "entry 1 must be a table" in refused(tmp_path, "tenants = [1]\n")
