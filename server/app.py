@@ -198,6 +198,7 @@ async def serve(config: Config, folder: DataFolder) -> None:
     if config.tenants:
         contexts = await open_tenants(config)
         reporter_app, staff_app = create_tenant_apps(config, contexts, reporter_guard, staff_guard)
+        log.info("serving %d tenants: %s", len(contexts), ", ".join(contexts))
     else:
         ctx = await Context.open(config, folder)
         contexts = {"": ctx}

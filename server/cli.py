@@ -3,7 +3,9 @@
 Every command takes ``--config`` and ``--data`` and may run while the server
 runs (SQLite in WAL mode lets them share the store). ``--demo`` points any of
 them at the demo's data folder, ``DATA/demo`` (``var/demo``, where ``make run``
-puts it).
+puts it). On a server with ``[[tenants]]``, ``--tenant SLUG`` points a command
+at that tenant's folder, ``DATA/tenants/SLUG``; ``init``, ``serve`` and
+``tenants list`` act on every tenant.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from crypto.errors import WbsError
 
 from .config import Config, config_template, is_loopback, load_config, zone_of
 from .datafolder import DataFolder, demo_folder, is_demo_store, write_atomic
-from .errors import ConfigError, StoreError
+from .errors import ConfigError, KeyInstallError, StoreError
 from .tenants import TENANTS_SUBFOLDER, find_tenant, slugs, tenant_config
 
 PROG = "wbs"
@@ -132,6 +134,8 @@ def cmd_keys_install(args: argparse.Namespace) -> int:
     config = _config(args)
     folder = _folder(args, config)
     data = Path(args.file).read_bytes()
+    if getattr(args, "tenant", None):
+        _refuse_another_tenants_key(args, data)
     keys = folder.install_public_keys(data)
     active = ",".join(k.key_id for k in keys.active)
     asyncio.run(_with_store(folder, lambda store: store.audit(
@@ -142,6 +146,24 @@ def cmd_keys_install(args: argparse.Namespace) -> int:
     print("publish the active fingerprint on the Regency Government's official website and on the official "
           "WBS leaflets and posters: reporters compare it with /org-key from their own device, never at an office")
     return 0
+
+
+def _refuse_another_tenants_key(args: argparse.Namespace, data: bytes) -> None:
+    """A key already installed for another tenant would let its keyholders open this tenant's reports: refuse."""
+    from crypto.keys import parse_public_key_file
+
+    try:
+        new = {k.key_id for k in parse_public_key_file(data).keys}
+    except WbsError as exc:
+        raise KeyInstallError(f"cannot install the public key file: {exc}") from None
+    config = _config(args, one_tenant=False)
+    for tenant in config.tenants:
+        if tenant.slug == args.tenant:
+            continue
+        installed = DataFolder(tenant_config(config, tenant).data_dir).load_public_keys()
+        if installed is not None and new & {k.key_id for k in installed.keys}:
+            raise KeyInstallError(f"{args.file} holds a key of tenant {tenant.slug!r} ({installed.org_name}): each"
+                                  f" Inspektorat needs keys of its own, made on its own offline workstation")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

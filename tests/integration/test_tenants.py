@@ -6,6 +6,8 @@ import base64
 import io
 import re
 import sqlite3
+import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,22 +35,27 @@ TENANTS = {
 }
 
 
-def tenant_tables() -> str:
+def tenant_tables(tenants: dict[str, dict] = TENANTS) -> str:
     tables = []
-    for slug, entry in TENANTS.items():
+    for slug, entry in tenants.items():
         lines = ["[[tenants]]", f'slug = "{slug}"']
         for key, value in entry.items():
-            text = "[" + ", ".join(f'"{v}"' for v in value) + "]" if isinstance(value, list) else f'"{value}"'
+            text = "[" + ", ".join(f'"{v}"' for v in value) + "]" if isinstance(value, list) else repr(value)
             lines.append(f"{key} = {text}")
         tables.append("\n".join(lines))
     return "\n\n".join(tables) + "\n"
 
 
 class Tenants:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, tenants: dict[str, dict] = TENANTS) -> None:
         self.tmp = tmp
-        self.rings = {slug: new_keyring(entry["org_name"]) for slug, entry in TENANTS.items()}
-        self.server = start_server(tmp, prepare=self.prepare, tables=tenant_tables())
+        self.tables = tenant_tables(tenants)
+        self.rings = {slug: new_keyring(entry["org_name"]) for slug, entry in tenants.items()}
+        self.server = start_server(tmp, prepare=self.prepare, tables=self.tables)
+
+    def restart(self) -> None:
+        self.server.stop()
+        self.server = start_server(self.tmp, prepare=lambda config: None, tables=self.tables)
 
     def prepare(self, config: Path) -> None:
         wbs("init", "--config", str(config), cwd=self.tmp)
@@ -213,12 +220,43 @@ def test_backup_and_purge_stay_within_their_tenant(pair, tmp_path):
     assert alpha_now.fetchone()[0] == alpha_count
 
 
+def test_the_daily_purge_runs_for_each_tenant_with_its_own_retention(tmp_path):
+    # Beta, the second tenant, has the short retention: the jobs run for every tenant, not the first only.
+    tenants = Tenants(tmp_path, {"alpha": TENANTS["alpha"], "beta": {**TENANTS["beta"], "retention_days": 30}})
+    try:
+        codes = {slug: submit(tenants.reporter(slug)).element_text("report-code") for slug in ("alpha", "beta")}
+        tenants.server.stop()
+        for slug, code in codes.items():  # closed about a year and a half ago: past 30 days, within 730
+            db = sqlite3.connect(tenants.folder(slug) / "wbs.sqlite3")
+            with db:
+                db.execute("UPDATE reports SET status = 'rejected', updated_day = ? WHERE code = ?",
+                           ((date.today() - timedelta(days=500)).isoformat(), code))
+            db.close()
+        tenants.restart()  # the purge runs at start-up, then daily
+        deadline = time.monotonic() + 30
+        left = {}
+        while time.monotonic() < deadline:
+            for slug in codes:
+                db = sqlite3.connect(tenants.folder(slug) / "wbs.sqlite3")
+                left[slug] = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+                db.close()
+            if left["beta"] == 0:
+                break
+            time.sleep(0.1)
+        assert left == {"alpha": 1, "beta": 0}
+    finally:
+        tenants.server.stop()
+
+
 def test_commands_name_their_tenant(pair):
     for command in (["export", "--all", "--out", "x.zip"], ["staff", "add", "x", "--role", "admin"], ["purge"],
                     ["backup", "b"], ["keys", "install", "org.pub.json"]):
         done = pair.cli(*command, check=False)
         assert done.returncode == 1
         assert "--tenant alpha" in done.stderr and "alpha, beta" in done.stderr, done.stderr
+    shared = pair.cli("keys", "install", str(pair.tmp / "alpha.pub.json"), tenant="beta", check=False)
+    assert shared.returncode == 1 and "holds a key of tenant 'alpha'" in shared.stderr
+    assert pair.cli("keys", "install", str(pair.tmp / "alpha.pub.json"), tenant="alpha").returncode == 0
     unknown = pair.cli("purge", tenant="gamma", check=False)
     assert unknown.returncode == 1 and "'gamma'" in unknown.stderr and "alpha, beta" in unknown.stderr
     listed = pair.cli("tenants", "list").stdout
