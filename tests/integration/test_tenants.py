@@ -127,6 +127,10 @@ def test_each_host_shows_its_own_inspektorat(pair):
     assert alpha_key.status == 200 and alpha_key.body == (pair.tmp / "alpha.pub.json").read_bytes()
     staff = Client(pair.server.staff_port, vhost="staff.beta.onion").get("/staff/login")
     assert staff.status == 200 and TENANTS["beta"]["org_name"] in staff.text
+    # A known host's unknown path is that tenant's own "not found" page.
+    missing = pair.reporter("alpha").get("/staff/login")
+    assert missing.status == 404 and "Halaman tidak ditemukan." in missing.text
+    assert TENANTS["alpha"]["org_name"] in missing.text
 
 
 def test_a_report_stays_within_its_tenant(pair, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,30 @@ def test_what_must_be_unique_is(tmp_path, second, message):
 def test_tenants_must_be_tables(tmp_path):
     assert "tenants must be one or more [[tenants]] tables" in refused(tmp_path, "tenants = []\n")
     assert "entry 1 must be a table" in refused(tmp_path, "tenants = [1]\n")
+
+
+def test_tenants_share_the_pools_and_keep_their_own_secrets_and_throttles(tmp_path):
+    from server.app import close_contexts, open_tenants
+    from server.datafolder import DataFolder
+
+    path = tmp_path / "wbs.toml"
+    path.write_text(f'data_dir = "{tmp_path / "data"}"\n' + ALPHA + BETA)
+    config = load_config(path)
+    for tenant in config.tenants:
+        DataFolder(tenant_config(config, tenant).data_dir).initialize()
+
+    async def run() -> None:
+        contexts = await open_tenants(config)
+        try:
+            alpha, beta = contexts["alpha"], contexts["beta-2"]
+            for pool in ("io", "seal", "uploads", "pace", "kdf"):
+                assert getattr(alpha, pool) is getattr(beta, pool), pool
+            for own in ("store", "sessions", "throttle", "new_accounts", "circuit_logins", "circuit_reports"):
+                assert getattr(alpha, own) is not getattr(beta, own), own
+            assert alpha.instance_secret != beta.instance_secret
+            assert alpha.owns_pools and not beta.owns_pools
+            assert (alpha.config.max_files, beta.config.max_files) == (20, 5)
+        finally:
+            await close_contexts(contexts)
+
+    asyncio.run(run())
