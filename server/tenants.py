@@ -57,10 +57,12 @@ def tenant_folder(data_dir: Path, slug: str) -> Path:
 
 def tenant_config(base: "Config", tenant: Tenant) -> "Config":
     """The whole configuration one tenant runs with: its own folder, name, prefix and overrides."""
-    from .config import check
+    from .config import _ONION, check
 
+    # The home page shows reporters its onion address to compare: the tenant's first one.
+    onion = next((host for host in tenant.hosts if _ONION.match(host)), "")
     config = replace(base, tenants=(), data_dir=tenant_folder(base.data_dir, tenant.slug),
-                     instance_name=tenant.org_name, report_prefix=tenant.report_prefix, onion_address="",
+                     instance_name=tenant.org_name, report_prefix=tenant.report_prefix, onion_address=onion,
                      **dict(tenant.overrides))
     try:
         return check(config)

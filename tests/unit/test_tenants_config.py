@@ -61,9 +61,17 @@ def test_two_tenants_with_their_own_settings(tmp_path):
     assert (alpha.default_lang, alpha.max_files, alpha.retention_days) == ("id", 20, 730)
     assert (beta.default_lang, beta.max_files, beta.retention_days) == ("en", 5, 0)
     assert alpha.tenants == () and beta.tenants == ()
+    assert alpha.onion_address == "" and beta.onion_address == ""  # no v3 onion address among their hosts
     assert find_tenant(config, "beta-2").report_prefix == "BET"
     with pytest.raises(ConfigError, match="no tenant 'gamma'.*alpha, beta-2"):
         find_tenant(config, "gamma")
+
+
+def test_the_home_page_shows_the_tenants_own_onion_address(tmp_path):
+    onion = "a" * 56 + ".onion"
+    config = load(tmp_path, 'onion_address = "' + "b" * 56 + '.onion"\n'
+                  + ALPHA.replace('hosts = ["Alpha.onion."]', f'hosts = ["alpha.onion", "{onion.upper()}"]'))
+    assert tenant_config(config, config.tenants[0]).onion_address == onion
 
 
 def test_a_tenant_alerts_table(tmp_path):
