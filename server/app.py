@@ -45,8 +45,12 @@ async def _sweeper(ctx: Context) -> None:
         ctx.sessions.sweep()
 
 
+def _guard_only(guard: ListenerGuard | None) -> list[Middleware]:
+    return [connection_middleware(guard)] if guard is not None else []
+
+
 def _middlewares(guard: ListenerGuard | None) -> list[Middleware]:
-    return ([connection_middleware(guard)] if guard is not None else []) + [frame_middleware]
+    return _guard_only(guard) + [frame_middleware]
 
 
 def _background_tasks(ctx: Context) -> list[asyncio.Task]:
@@ -148,10 +152,6 @@ def create_tenant_apps(config: Config, contexts: dict[str, Context], reporter_gu
         app.on_response_prepare.append(on_prepare)
     reporter.cleanup_ctx.append(_jobs(list(contexts.values())))
     return reporter, staff
-
-
-def _guard_only(guard: ListenerGuard | None) -> list[Middleware]:
-    return [connection_middleware(guard)] if guard is not None else []
 
 
 async def unknown_host(request: web.Request) -> web.Response:

@@ -109,6 +109,9 @@ def test_an_unknown_host_gets_the_neutral_page_on_both_listeners(pair):
             for path in ("/", "/submit", "/staff/login", "/static/style.css", "//x/../org-key"):
                 neutral(client.get(path))
             neutral(client.post("/login", {"codename": "x", "passphrase": "y"}))
+    for odd in ("a" * 4000, "[::1]:80", "alpha.onion:xx", "ALPHA.ONION:", ".", "alpha..onion", "xn--80a.onion"):
+        for port in (pair.server.port, pair.server.staff_port):
+            assert Client(port, vhost=odd).get("/").status < 500, odd
     # A reporter name on the staff listener, and a staff name on the reporter listener, are unknown there too.
     neutral(Client(pair.server.staff_port, vhost="alpha.onion").get("/staff/login"))
     neutral(Client(pair.server.port, vhost="staff.alpha.onion").get("/"))
@@ -154,7 +157,13 @@ def test_a_report_stays_within_its_tenant(pair, tmp_path):
     # The codename logs in on alpha's hosts only.
     assert login(pair.reporter("beta"), codename, passphrase).status != 303
     assert login(pair.reporter("beta", 1), codename, passphrase).status != 303
-    assert login(pair.reporter("alpha"), codename, passphrase).headers["Location"] == "/mailbox"
+    alpha_session = pair.reporter("alpha")
+    assert login(alpha_session, codename, passphrase).headers["Location"] == "/mailbox"
+    assert code in alpha_session.get("/mailbox").text
+    carried = pair.reporter("beta")
+    carried.cookies = dict(alpha_session.cookies)  # alpha's session cookie, sent to beta: unknown there
+    assert carried.get("/mailbox").status == 303
+    assert carried.get(f"/mailbox/reports/{code}").status == 303
 
     # Alpha's staff see the case; beta's staff cannot reach it, nor log in on alpha's staff host.
     alpha_admin = pair.staff("alpha", "kepala").ready()
@@ -166,6 +175,9 @@ def test_a_report_stays_within_its_tenant(pair, tmp_path):
     assert beta_admin.post(f"/staff/reports/{code}/reply", {"body": "x"}).status == 404
     export = beta_admin.client.get(f"/staff/export?report={code}")
     assert code not in export.text and export.status != 200
+    carried = Client(pair.server.staff_port, vhost="staff.beta.onion")
+    carried.cookies = dict(alpha_admin.client.cookies)
+    assert carried.get("/staff/reports").headers["Location"].startswith("/staff/login")
     intruder = Staff(pair.server, "petugas", "handler", tenant="beta",
                      client=Client(pair.server.staff_port, vhost="staff.alpha.onion"))
     assert intruder.login().status == 200  # the login form again: no such member on alpha
