@@ -22,6 +22,7 @@ from crypto.keys import parse_public_key_file
 from crypto.reply_bundle import ReplyEntry, build_reply_bundle
 from test_reporter_journey import REPORT, login, submit
 from server.config import load_config
+from test_alerts import alerts_table, smtp_server
 from test_deploy import assert_tor_accepts, need
 from test_staff import Staff
 from wbsclient import Client, page_text
@@ -35,14 +36,15 @@ TENANTS = {
 }
 
 
-def tenant_tables(tenants: dict[str, dict] = TENANTS) -> str:
+def tenant_tables(tenants: dict[str, dict] = TENANTS, after: dict[str, str] | None = None) -> str:
+    """``after``: a table (such as ``[tenants.alerts]``) written right after a tenant's own."""
     tables = []
     for slug, entry in tenants.items():
         lines = ["[[tenants]]", f'slug = "{slug}"']
         for key, value in entry.items():
             text = "[" + ", ".join(f'"{v}"' for v in value) + "]" if isinstance(value, list) else repr(value)
             lines.append(f"{key} = {text}")
-        tables.append("\n".join(lines))
+        tables.append("\n".join(lines) + "\n" + (after or {}).get(slug, ""))
     return "\n\n".join(tables) + "\n"
 
 
@@ -262,6 +264,25 @@ def test_the_daily_purge_runs_for_each_tenant_with_its_own_retention(tmp_path):
         assert left == {"alpha": 1, "beta": 0}
     finally:
         tenants.server.stop()
+
+
+def test_each_tenant_sends_its_own_digest(tmp_path):
+    config = tmp_path / "wbs.toml"
+    with smtp_server() as (port, inbox):
+        alpha_alerts = alerts_table(port, to=["inspektur@alpha.go.id"]).replace("[alerts]", "[tenants.alerts]")
+        config.write_text(f'data_dir = "{tmp_path / "data"}"\n' + tenant_tables(after={"alpha": alpha_alerts}))
+        wbs("init", "--config", str(config))
+        wbs("alerts", "test", "--tenant", "alpha", "--config", str(config))
+        inbox.wait(1)
+        assert inbox.mails[0][1] == ["inspektur@alpha.go.id"]
+        text = inbox.message(0).get_content()
+        assert TENANTS["alpha"]["org_name"] in text and TENANTS["beta"]["org_name"] not in text
+        assert "sent the digest" in wbs("alerts", "send", "--tenant", "alpha", "--config", str(config)).stdout
+        inbox.wait(2)
+        assert inbox.mails[1][1] == ["inspektur@alpha.go.id"]
+        beta = wbs("alerts", "send", "--tenant", "beta", "--config", str(config), check=False)
+        assert beta.returncode == 1 and "no [alerts] table" in beta.stderr
+    assert len(inbox.mails) == 2
 
 
 def test_commands_name_their_tenant(pair):
