@@ -331,7 +331,7 @@ def test_the_guides_torrc_for_two_tenants_passes_tor_verify_config(tmp_path):
 def test_the_examples_of_tenants_are_valid(tmp_path):
     example = (ROOT / "deploy" / "wbs.toml").read_text()
     start = example.index("\n# [[tenants]]\n") + 1
-    tables = "\n".join(line[2:] for line in example[start:].splitlines()
+    tables = "\n".join(line[2:] for line in example[start:].split("\n\n")[0].splitlines()
                        if line.startswith("# ") and not line.startswith("# holidays_file"))
     config_file = tmp_path / "wbs.toml"
     config_file.write_text(example[:start] + tables + "\n")
