@@ -15,7 +15,7 @@ from .alerts import daily_digest
 from .appkeys import CONTEXT, STAFF_SESSIONS, STAFF_THROTTLE, TEMPLATES
 from .config import Config
 from .connections import ListenerGuard, ListenerLimits, Middleware, connection_middleware
-from .context import Context
+from .context import Context, TenantLanes
 from .datafolder import DataFolder
 from .descriptors import plan_connections, raise_open_file_limit
 from .retention import daily_purge
@@ -163,13 +163,17 @@ async def unknown_host(request: web.Request) -> web.Response:
 async def open_tenants(config: Config) -> dict[str, Context]:
     """Every tenant's context, the first one owning the pools all of them share."""
     contexts: dict[str, Context] = {}
+    kdf = TenantLanes.pool_for(config, [tenant.slug for tenant in config.tenants])
     try:
         for tenant in config.tenants:
             tenant_cfg = tenant_config(config, tenant)
             first = next(iter(contexts.values()), None)
-            contexts[tenant.slug] = await Context.open(tenant_cfg, DataFolder(tenant_cfg.data_dir), pools=first)
+            contexts[tenant.slug] = await Context.open(tenant_cfg, DataFolder(tenant_cfg.data_dir), pools=first,
+                                                       kdf=TenantLanes(kdf, tenant.slug))
     except BaseException:
         await close_contexts(contexts)
+        if not contexts:
+            kdf.close()
         raise
     return contexts
 

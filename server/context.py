@@ -55,6 +55,38 @@ class KeyState:
         return keys
 
 
+def kdf_lanes(config: Config) -> dict[str, int]:
+    """The key-derivation lanes of one data folder, and their places (running or waiting)."""
+    return {LOGIN: config.kdf_workers + config.kdf_queue, CREATE: config.kdf_create_slots,
+            STAFF: config.kdf_staff_slots}
+
+
+class TenantLanes:
+    """One tenant's lanes in the server's key-derivation pool.
+
+    Every tenant has lanes of its own (``SLUG/login``...), with their own
+    places: a flood of logins or new reports at one tenant fills its own
+    places only, and the pool's threads go round every lane in turn, so
+    another tenant's login waits for one turn, never behind the flood.
+    """
+
+    def __init__(self, pool: KdfPool, slug: str) -> None:
+        self.pool = pool
+        self._prefix = f"{slug}/"
+
+    @classmethod
+    def pool_for(cls, config: Config, slugs: list[str]) -> KdfPool:
+        """The pool with every tenant's lanes; ``config`` is the server's (the pool's size is not per tenant)."""
+        return KdfPool(config.kdf_workers, {f"{slug}/{lane}": places for slug in slugs
+                                            for lane, places in kdf_lanes(config).items()})
+
+    async def run(self, fn: Callable[..., T], *args: object, lane: str = LOGIN, wait: float = 0.0) -> T:
+        return await self.pool.run(fn, *args, lane=self._prefix + lane, wait=wait)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
 @dataclass
 class Context:
     config: Config
@@ -65,7 +97,7 @@ class Context:
     seal: ThreadPoolExecutor  # shared by every upload: files are sealed and written here
     uploads: UploadSlots
     pace: Pace
-    kdf: KdfPool
+    kdf: KdfPool | TenantLanes
     sessions: SessionStore
     throttle: LoginThrottle
     new_accounts: RateLimit
@@ -81,12 +113,14 @@ class Context:
         return await asyncio.get_running_loop().run_in_executor(self.io, fn, *args)
 
     @classmethod
-    async def open(cls, config: Config, folder: DataFolder, pools: "Context | None" = None) -> "Context":
+    async def open(cls, config: Config, folder: DataFolder, pools: "Context | None" = None,
+                   kdf: TenantLanes | None = None) -> "Context":
         """The context of one data folder; with ``pools``, one more tenant sharing that context's pools.
 
         A tenant has its own store, keys, secret, sessions and throttles (one
-        tenant's flood of failed logins never slows another's), and shares
-        the threads and upload slots, which bound the machine as a whole.
+        tenant's flood of failed logins never slows another's) and its own
+        lanes in the key-derivation pool (``kdf``), and shares the threads
+        and upload slots, which bound the machine as a whole.
         """
         folder.require()
         try:
@@ -104,13 +138,10 @@ class Context:
             seal = ThreadPoolExecutor(max_workers=config.seal_workers, thread_name_prefix="seal")
             uploads = UploadSlots(config.max_uploads)
             pace = Pace(config.upload_idle_seconds, config.upload_grace_seconds, config.upload_min_rate_bytes)
-            kdf = KdfPool(config.kdf_workers, {
-                LOGIN: config.kdf_workers + config.kdf_queue,
-                CREATE: config.kdf_create_slots,
-                STAFF: config.kdf_staff_slots,
-            })
+            derivations: KdfPool | TenantLanes = kdf or KdfPool(config.kdf_workers, kdf_lanes(config))
         else:
-            io, seal, uploads, pace, kdf = pools.io, pools.seal, pools.uploads, pools.pace, pools.kdf
+            io, seal, uploads, pace = pools.io, pools.seal, pools.uploads, pools.pace
+            derivations = kdf or pools.kdf
         return cls(
             config=config,
             folder=folder,
@@ -120,7 +151,7 @@ class Context:
             seal=seal,
             uploads=uploads,
             pace=pace,
-            kdf=kdf,
+            kdf=derivations,
             sessions=SessionStore(config.session_idle_seconds, config.session_max_seconds),
             throttle=LoginThrottle(
                 failures_before_delay=config.login_failures_before_delay,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
 
+from server.app import close_contexts, open_tenants
 from server.config import Config, config_template, load_config
-from server.errors import ConfigError
+from server.datafolder import DataFolder
+from server.errors import Busy, ConfigError
+from server.kdfpool import LOGIN
 from server.tenants import find_tenant, tenant_config
 
 ALPHA = """
@@ -125,28 +129,61 @@ def test_tenants_must_be_tables(tmp_path):
     assert "entry 1 must be a table" in refused(tmp_path, "tenants = [1]\n")
 
 
-def test_tenants_share_the_pools_and_keep_their_own_secrets_and_throttles(tmp_path):
-    from server.app import close_contexts, open_tenants
-    from server.datafolder import DataFolder
-
+def two_tenants(tmp_path: Path) -> Config:
     path = tmp_path / "wbs.toml"
-    path.write_text(f'data_dir = "{tmp_path / "data"}"\n' + ALPHA + BETA)
+    path.write_text(f'data_dir = "{tmp_path / "data"}"\nkdf_workers = 2\nkdf_queue = 4\n' + ALPHA + BETA)
     config = load_config(path)
     for tenant in config.tenants:
         DataFolder(tenant_config(config, tenant).data_dir).initialize()
+    return config
+
+
+def test_tenants_share_the_pools_and_keep_their_own_secrets_and_throttles(tmp_path):
+    config = two_tenants(tmp_path)
 
     async def run() -> None:
         contexts = await open_tenants(config)
         try:
             alpha, beta = contexts["alpha"], contexts["beta-2"]
-            for pool in ("io", "seal", "uploads", "pace", "kdf"):
+            for pool in ("io", "seal", "uploads", "pace"):
                 assert getattr(alpha, pool) is getattr(beta, pool), pool
+            assert alpha.kdf.pool is beta.kdf.pool and alpha.kdf is not beta.kdf
             for own in ("store", "sessions", "throttle", "new_accounts", "circuit_logins", "circuit_reports"):
                 assert getattr(alpha, own) is not getattr(beta, own), own
             assert alpha.instance_secret != beta.instance_secret
             assert alpha.owns_pools and not beta.owns_pools
             assert (alpha.config.max_files, beta.config.max_files) == (20, 5)
         finally:
+            await close_contexts(contexts)
+
+    asyncio.run(run())
+
+
+def test_a_login_flood_at_one_tenant_does_not_refuse_another_tenants_logins(tmp_path):
+    """Each tenant has its own places in the shared key-derivation pool's lanes."""
+    config = two_tenants(tmp_path)
+    gate = threading.Event()
+
+    def derive(tag: str) -> str:
+        gate.wait(10)
+        return tag
+
+    async def run() -> None:
+        contexts = await open_tenants(config)
+        try:
+            alpha, beta = contexts["alpha"], contexts["beta-2"]
+            flood = [asyncio.create_task(alpha.kdf.run(derive, "alpha", lane=LOGIN)) for _ in range(2 + 4)]
+            await asyncio.sleep(0.05)  # both threads busy, four of alpha's logins waiting: its lane is full
+            with pytest.raises(Busy):
+                await alpha.kdf.run(derive, "alpha", lane=LOGIN)
+            login = asyncio.create_task(beta.kdf.run(derive, "beta", lane=LOGIN))
+            await asyncio.sleep(0.1)
+            assert not login.done()  # waiting for a thread, not refused
+            gate.set()
+            assert await login == "beta"
+            assert await asyncio.gather(*flood) == ["alpha"] * 6
+        finally:
+            gate.set()
             await close_contexts(contexts)
 
     asyncio.run(run())
