@@ -25,7 +25,7 @@ from server.config import load_config
 from test_alerts import alerts_table, smtp_server
 from test_deploy import assert_tor_accepts, need
 from test_staff import Staff
-from wbsclient import Client, page_text
+from wbsclient import Client, FileField, page_text
 
 DOCS = ROOT / "docs"
 TENANTS = {
@@ -208,6 +208,11 @@ def test_a_reply_bundle_is_refused_by_the_other_tenant(pair, tmp_path):
     bundle_file = tmp_path / "reply.wbsr"
     bundle_file.write_bytes(build_reply_bundle([entry], ring.newest))
 
+    beta_handler = pair.staff("beta", "penelaah", "handler").ready()
+    page = beta_handler.client.get("/staff/import")
+    upload = beta_handler.client.post_multipart("/staff/import", [
+        ("csrf_token", page.csrf), ("bundle", FileField("r.wbsr", bundle_file.read_bytes()))])
+    assert upload.status == 400 and "signed with a key this server does not know" in page_text(upload.text)
     refused = pair.cli("import", str(bundle_file), tenant="beta", check=False)
     assert refused.returncode == 1 and "error" in refused.stderr
     done = pair.cli("import", str(bundle_file), tenant="alpha")
@@ -294,6 +299,8 @@ def test_commands_name_their_tenant(pair):
     shared = pair.cli("keys", "install", str(pair.tmp / "alpha.pub.json"), tenant="beta", check=False)
     assert shared.returncode == 1 and "holds a key of tenant 'alpha'" in shared.stderr
     assert pair.cli("keys", "install", str(pair.tmp / "alpha.pub.json"), tenant="alpha").returncode == 0
+    demo = pair.cli("purge", "--demo", check=False)  # the demo stays one WBS in DATA/demo
+    assert demo.returncode == 1 and "holds no demo yet" in demo.stderr and "--tenant" not in demo.stderr
     unknown = pair.cli("purge", tenant="gamma", check=False)
     assert unknown.returncode == 1 and "'gamma'" in unknown.stderr and "alpha, beta" in unknown.stderr
     listed = pair.cli("tenants", "list").stdout
