@@ -34,8 +34,8 @@ TENANT_HELP = "the tenant ([[tenants]] in wbs.toml) this command acts on; its da
 CLI_ACTOR = "wbs-cli"  # the audit log's name for whoever runs this command on the server
 
 
-def _config(args: argparse.Namespace, one_tenant: bool = True) -> Config:
-    """The configuration a command runs with: with ``one_tenant``, the chosen tenant's (``--tenant``)."""
+def _server_config(args: argparse.Namespace) -> Config:
+    """The whole server's configuration, every tenant in it; the demo's is one WBS in DATA/demo."""
     config = load_config(
         args.config,
         data_dir=Path(args.data) if args.data else None,
@@ -44,9 +44,19 @@ def _config(args: argparse.Namespace, one_tenant: bool = True) -> Config:
     )
     if args.demo:
         return replace(config, data_dir=demo_folder(config.data_dir), tenants=())
-    if not one_tenant:
+    return config
+
+
+def _config(args: argparse.Namespace, one_tenant: bool = True) -> Config:
+    """The configuration a command runs with: with ``one_tenant``, the chosen tenant's (``--tenant``)."""
+    config = _server_config(args)
+    if args.demo:
         return config
     slug = getattr(args, "tenant", None)
+    if not one_tenant:
+        if slug:
+            raise ConfigError(f"'{args.command}' acts on every tenant: leave --tenant {slug} out")
+        return config
     if not config.tenants:
         if slug:
             raise ConfigError(f"--tenant {slug}: the configuration has no [[tenants]]; leave --tenant out")
@@ -156,7 +166,7 @@ def _refuse_another_tenants_key(args: argparse.Namespace, data: bytes) -> None:
         new = {k.key_id for k in parse_public_key_file(data).keys}
     except WbsError as exc:
         raise KeyInstallError(f"cannot install the public key file: {exc}") from None
-    config = _config(args, one_tenant=False)
+    config = _server_config(args)
     for tenant in config.tenants:
         if tenant.slug == args.tenant:
             continue

@@ -299,6 +299,8 @@ def test_commands_name_their_tenant(pair):
     shared = pair.cli("keys", "install", str(pair.tmp / "alpha.pub.json"), tenant="beta", check=False)
     assert shared.returncode == 1 and "holds a key of tenant 'alpha'" in shared.stderr
     assert pair.cli("keys", "install", str(pair.tmp / "alpha.pub.json"), tenant="alpha").returncode == 0
+    every = pair.cli("init", tenant="alpha", check=False)
+    assert every.returncode == 1 and "'init' acts on every tenant: leave --tenant alpha out" in every.stderr
     demo = pair.cli("purge", "--demo", check=False)  # the demo stays one WBS in DATA/demo
     assert demo.returncode == 1 and "holds no demo yet" in demo.stderr and "--tenant" not in demo.stderr
     unknown = pair.cli("purge", tenant="gamma", check=False)
