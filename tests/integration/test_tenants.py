@@ -309,7 +309,11 @@ def test_commands_name_their_tenant(pair):
     for slug, ring in pair.rings.items():
         fingerprint = parse_public_key_file(ring.public_key_file()).active[0].fingerprint
         assert slug in listed and fingerprint in listed and TENANTS[slug]["org_name"] in listed
-    assert "report(s)" in listed and "staff member(s)" in listed
+    for slug, section in zip(TENANTS, listed.split("\nbeta  ")):
+        db = sqlite3.connect(pair.folder(slug) / "wbs.sqlite3")
+        reports, staff = (db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in ("reports", "staff"))
+        db.close()
+        assert f"{reports} report(s), {staff} staff member(s)" in section, section
 
 
 def guide_block(guide: Path, fence: str, first_line: str) -> str:
