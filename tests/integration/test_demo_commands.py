@@ -146,7 +146,11 @@ def test_demo_without_a_demo_says_how_to_start_one(tmp_path):
 def test_check_speaks_of_the_folder_it_checks(demo):
     by_data = wbs_in(demo.cwd, "check", "--data", "var/demo")
     by_demo = wbs_in(demo.cwd, "check", "--demo")
-    assert by_data.stdout == by_demo.stdout
+    # The same findings; the free space they quote moves with whatever else writes to this disk.
+    def steady(out: str) -> str:
+        return re.sub(r"\d[\d,.]* (MiB|GiB|KiB|bytes)", "N", out)
+
+    assert steady(by_data.stdout) == steady(by_demo.stdout)
     assert "defaults with the data folder var/demo" in by_data.stdout
     assert "'var/'" not in by_data.stdout
     assert "var/demo is a DEMO data folder" in by_data.stdout
