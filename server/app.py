@@ -7,6 +7,7 @@ import logging
 import signal
 from typing import AsyncIterator, Callable
 
+import jinja2
 from aiohttp import web, web_response
 
 from . import i18n
@@ -65,16 +66,17 @@ def _background_tasks(ctx: Context) -> list[asyncio.Task]:
 
 
 def create_reporter_app(ctx: Context, guard: ListenerGuard | None = None, *,
-                        background: bool = True) -> web.Application:
+                        background: bool = True, templates: jinja2.Environment | None = None) -> web.Application:
     """The reporter side; its client_max_size only bounds small forms (uploads stream).
 
     ``guard`` is the listener's connection guard (``serve`` passes it): it
     learns when requests begin and end, and sets ``request["circuit"]``.
     ``background=False``: the caller runs the daily jobs (a tenant's app).
+    ``templates``: the template environment, when several apps share it (each compiles every page it renders).
     """
     app = web.Application(middlewares=_middlewares(guard), client_max_size=64 * 1024)
     app[CONTEXT] = ctx
-    app[TEMPLATES] = template_environment()
+    app[TEMPLATES] = templates or template_environment()
     app.on_response_prepare.append(on_prepare)
     if ctx.config.onion_address:
         onion = ctx.config.onion_address
@@ -108,14 +110,15 @@ def staff_state(ctx: Context) -> tuple[StaffSessions, LoginThrottle]:
 
 
 def create_staff_app(ctx: Context, guard: ListenerGuard | None = None, *,
-                     state: tuple[StaffSessions, LoginThrottle] | None = None) -> web.Application:
+                     state: tuple[StaffSessions, LoginThrottle] | None = None,
+                     templates: jinja2.Environment | None = None) -> web.Application:
     """The staff side, for its own listener: none of its routes exists on the reporter side.
 
     ``state``: the staff sessions and throttle, when several apps (a tenant's Host names) share them.
     """
     app = web.Application(middlewares=_middlewares(guard), client_max_size=64 * 1024)
     app[CONTEXT] = ctx
-    app[TEMPLATES] = template_environment()
+    app[TEMPLATES] = templates or template_environment()
     app[STAFF_SESSIONS], app[STAFF_THROTTLE] = state or staff_state(ctx)
     app.on_response_prepare.append(on_prepare)
 
@@ -134,18 +137,21 @@ def create_tenant_apps(config: Config, contexts: dict[str, Context], reporter_gu
     A tenant's app is mounted once per Host name (aiohttp matches it without
     its port, whatever its case); its contexts, staff sessions and throttles
     are the tenant's own whichever of its names is used. Any other Host
-    gets the neutral page, which names no tenant.
+    gets the neutral page, which names no tenant. One template environment
+    serves every app: each environment compiles (and keeps) every page it
+    renders, which per app cost every tenant's first visitors a compile and
+    the server memory for each tenant.
     """
     reporter = web.Application(middlewares=_guard_only(reporter_guard), client_max_size=64 * 1024)
     staff = web.Application(middlewares=_guard_only(staff_guard), client_max_size=64 * 1024)
+    templates = template_environment()
     for tenant in config.tenants:
         ctx = contexts[tenant.slug]
         for host in tenant.hosts:
-            reporter.add_domain(host, create_reporter_app(ctx, background=False))
+            reporter.add_domain(host, create_reporter_app(ctx, background=False, templates=templates))
         state = staff_state(ctx)
         for host in tenant.staff_hosts:
-            staff.add_domain(host, create_staff_app(ctx, state=state))
-    templates = template_environment()
+            staff.add_domain(host, create_staff_app(ctx, state=state, templates=templates))
     for app in (reporter, staff):
         app[TEMPLATES] = templates
         app.router.add_route("*", "/{tail:.*}", unknown_host)
