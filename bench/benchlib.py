@@ -203,6 +203,7 @@ class Server:
     staff_port: int = 0
     process: subprocess.Popen | None = None
     prefix: tuple[str, ...] = ()  # a command to run ``wbs serve`` under, e.g. ("prlimit", "--nofile=1024:1024")
+    vhost: str | None = None  # the Host name start() asks for (a tenant's); None: 127.0.0.1:PORT
     _log: Any = None
 
     @property
@@ -252,7 +253,7 @@ class Server:
                 raise RuntimeError(f"wbs serve exited: {(self.home / 'server.log').read_text()[-2000:]}")
             if port_open(self.port) and port_open(self.staff_port):
                 try:
-                    if Client(self.port, timeout=5).get("/").status == 200:
+                    if Client(self.port, timeout=5, vhost=self.vhost).get("/").status == 200:
                         return time.perf_counter() - started
                 except OSError:
                     pass
@@ -274,8 +275,8 @@ class Server:
             self._log.close()
             self._log = None
 
-    def client(self, timeout: float = 120) -> "Client":
-        return Client(self.port, timeout=timeout)
+    def client(self, timeout: float = 120, vhost: str | None = None) -> "Client":
+        return Client(self.port, timeout=timeout, vhost=vhost or self.vhost)
 
     def rss_kib(self) -> int:
         return proc_status_kib(self.pid, "VmRSS")
@@ -321,9 +322,12 @@ class Client:
     port: int
     timeout: float = 120
     cookies: dict[str, str] = field(default_factory=dict)
+    vhost: str | None = None  # the Host header (a tenant's name); None: 127.0.0.1:PORT
 
     def _request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Response:
         headers = dict(headers or {})
+        if self.vhost:
+            headers["Host"] = self.vhost
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)

@@ -67,6 +67,7 @@ BENCHMARKS = (
     Benchmark("slow_uploads", "slow_uploads_bench.py", 240, 120),
     Benchmark("desk", "desk_import_bench.py", 400, 180, prints_targets=True),
     Benchmark("connections", "connections_bench.py", 240, 180),
+    Benchmark("tenants", "tenants_bench.py", 240, 120),
 )
 
 
