@@ -30,7 +30,9 @@ data folder made by ``wbs init`` and ``wbs keys install``.
   ``POST /submit`` with a 16 KiB attachment, each with its tenant's Host
   header), WORKERS visitors at a time. On the 10-tenant server spread
   round-robin over the 10 tenants, and all on its first tenant; reference:
-  the same load on the single-tenant server. After the server stops, each
+  the same load on the single-tenant server. The three loads run in turn,
+  ROUNDS times (so a machine getting busier hurts none of them more), each
+  on a fresh start of its server; the figure is each one's median. After the server stops, each
   tenant's database is read: every 200 answer must be a report stored in
   its own tenant's folder.
 
@@ -81,6 +83,7 @@ from benchlib import (  # noqa: E402
 TENANT_COUNTS = (1, 10, 100)
 STARTS = {"full": 3, "quick": 2}
 REPORTS = {"full": 100, "quick": 40}
+ROUNDS = {"full": 3, "quick": 1}  # of the three loads, one after another: the median of each
 WORKERS = 8
 SPREAD = 10
 ATTACHMENT = os.urandom(16 * KiB)
@@ -210,7 +213,7 @@ def reports_in(database: Path) -> int:
         db.close()
 
 
-def run(counts: Sequence[int], reports: int, starts: int) -> None:
+def run(counts: Sequence[int], reports: int, starts: int, rounds: int) -> None:
     from server.tenants import tenant_folder
 
     work = make_workdir("tenants")
@@ -223,23 +226,31 @@ def run(counts: Sequence[int], reports: int, starts: int) -> None:
             prints.append(footprint(servers[count], f"{count} tenant(s)", count, starts))
         used_once = int(SPREAD in servers)  # the footprint's one report per tenant
         spread_server = servers.get(SPREAD) or tenant_server(work / f"t{SPREAD}", SPREAD)
-        ref_rate, ref_stored, ref_problems = load(reference, [None], reports)
-        spread_rate, spread_stored, spread_problems = load(spread_server, [host(i) for i in range(SPREAD)], reports)
-        one_rate, one_stored, one_problems = load(spread_server, [host(0)], reports)
-        # Every tenant holds its footprint report (and the warm-up ones) plus what the load stored there.
-        expected = {i: used_once + spread_stored[host(i)] for i in range(SPREAD)}
-        expected[0] += 2 + one_stored[host(0)]
+        loads = {"reference": (reference, [None]), "spread": (spread_server, [host(i) for i in range(SPREAD)]),
+                 "one": (spread_server, [host(0)])}
+        rates: dict[str, list[float]] = {name: [] for name in loads}
+        problems: list[str] = []
+        expected = {i: used_once for i in range(SPREAD)}  # the footprint's reports
+        for _ in range(rounds):
+            for name, (server, hosts) in loads.items():
+                rate, stored, failed = load(server, hosts, reports)
+                rates[name].append(rate)
+                problems += failed
+                if server is spread_server:
+                    expected[0] += 1  # the warm-up report
+                    for i in range(SPREAD):
+                        expected[i] += stored.get(host(i), 0)
         found = {i: reports_in(tenant_folder(spread_server.data, slug(i)) / "wbs.sqlite3") for i in range(SPREAD)}
     finally:
         remove_tree(work)
-    problems = ref_problems + spread_problems + one_problems
+    ref_rate, spread_rate, one_rate = (median(rates[name]) for name in ("reference", "spread", "one"))
     misplaced = {slug(i): (found[i], expected[i]) for i in found if found[i] != expected[i]}
     ref = prints[0]
 
     print(f"WBS tenants: cold start and memory with {', '.join(map(str, counts))} tenant(s), reports/s over"
           f" {SPREAD} tenants")
     print(f"  python {sys.version.split()[0]}, {os.cpu_count()} CPUs; cheap KDF; {starts} starts each (median);"
-          f" {reports} reports of 16 KiB, {WORKERS} visitors at a time")
+          f" {reports} reports of 16 KiB, {WORKERS} visitors at a time, {rounds} round(s) (median)")
     print()
     head = (f"{'server':>15} | {'cold start s':>12} {'ms/tenant':>9} | {'RSS start':>9} {'RSS used':>9}"
             f" {'MiB/tenant':>10} | {'threads':>7} {'fds':>5}")
@@ -290,19 +301,19 @@ def run(counts: Sequence[int], reports: int, starts: int) -> None:
             targets.append(f"{fp.tenants}-tenant memory <= {MIB_PER_TENANT:.0f} MiB per tenant more:"
                            f" {verdict(mem_met)} ({per_mib:.2f} MiB, {fp.rss_used_kib / KiB:.0f} MiB)")
     print("TARGETS: " + "; ".join(targets))
-    emit(rows, footprints=[fp.__dict__ for fp in prints], rates={"reference": ref_rate, "spread": spread_rate,
-                                                                "one": one_rate})
+    emit(rows, footprints=[fp.__dict__ for fp in prints], rates=rates)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help=f"{STARTS['quick']} starts each, {REPORTS['quick']} reports")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{STARTS['quick']} starts each, {REPORTS['quick']} reports, {ROUNDS['quick']} round")
     parser.add_argument("--tenants", default=",".join(map(str, TENANT_COUNTS)), help="tenant counts, comma-separated")
     parser.add_argument("--reports", type=int, default=None, help="reports per throughput run")
     args = parser.parse_args(argv)
     mode = "quick" if args.quick else "full"
     counts = sorted({int(n) for n in args.tenants.split(",")})
-    run(counts, args.reports or REPORTS[mode], STARTS[mode])
+    run(counts, args.reports or REPORTS[mode], STARTS[mode], ROUNDS[mode])
     return 0
 
 
