@@ -8,6 +8,10 @@ Each finding has a level:
 - ``warning``: allowed, but worth a second look;
 - ``ok``: checked and fine (some carry facts to compare, like the fingerprint).
 
+With ``[[tenants]]``, the settings and the machine the tenants share are
+checked once, then each tenant: its own settings (onion address, retention,
+alerts) and its data folder; each tenant's findings carry its slug.
+
 The machine-dependent parts (the running user, free disk, swap) are passed in
 as arguments with real defaults, so tests can give any answer they need.
 """
@@ -18,7 +22,7 @@ import json
 import os
 import shutil
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -28,6 +32,8 @@ from crypto.keyring import KEYRING_FORMAT, MAX_KEYRING_BYTES
 from .blobstore import BlobStore
 from .config import Config, is_loopback
 from .datafolder import DataFolder, demo_folder, is_demo_store
+from .errors import ConfigError
+from .tenants import TENANTS_SUBFOLDER, Tenant, find_tenant, tenant_config
 
 PROBLEM = "problem"
 WARNING = "warning"
@@ -45,6 +51,7 @@ SHARE_HEADER = b"format: wbs-keyring-share/1"
 class Finding:
     level: str
     message: str
+    tenant: str = ""  # the slug of the tenant it is about; "" for the server as a whole
 
     def __str__(self) -> str:
         return f"{self.level}: {self.message}"
@@ -58,6 +65,7 @@ def run_checks(
     config: Config,
     *,
     config_path: Path | None = None,
+    tenant: str | None = None,
     euid: int | None = None,
     disk_free: Callable[[Path], int] | None = None,
     swaps: Path | None = Path("/proc/swaps"),
@@ -69,18 +77,44 @@ def run_checks(
     defaults); ``euid`` the user the server runs as (default: this process's);
     ``disk_free`` returns free bytes for a path (default: ``shutil.disk_usage``);
     ``swaps`` is ``/proc/swaps`` (None skips the swap check) and ``sys_root`` ``/sys``.
+
+    With ``[[tenants]]``: the shared findings first, then every tenant's (or
+    only ``tenant``'s), each tenant's most serious first.
     """
     euid = os.geteuid() if euid is None else euid
     disk_free = disk_free or (lambda path: shutil.disk_usage(path).free)
     findings: list[Finding] = []
     findings += _config_findings(config, config_path)
+    if not config.tenants:
+        findings += _organisation_findings(config)
     findings += _listener_findings(config)
-    findings += _folder_findings(config, euid, disk_free)
-    findings += _alerts_findings(config)
+    if config.tenants:
+        findings += _shared_folder_findings(config, euid, disk_free)
+    else:
+        findings += _folder_findings(config, euid, disk_free)
+        findings += _alerts_findings(config)
     if swaps is not None:
         findings += _swap_findings(swaps, sys_root)
+    findings = _by_level(findings)
+    for one in [find_tenant(config, tenant)] if tenant else config.tenants:
+        findings += _by_level([replace(f, tenant=one.slug) for f in _tenant_findings(config, one, euid)])
+    return findings
+
+
+def _by_level(findings: list[Finding]) -> list[Finding]:
     order = {level: n for n, level in enumerate(LEVELS)}
     return sorted(findings, key=lambda f: order[f.level])
+
+
+def _tenant_findings(config: Config, tenant: Tenant, euid: int) -> list[Finding]:
+    """One tenant's own settings, data folder and digest (the shared disk is checked once, for the server)."""
+    try:
+        own = tenant_config(config, tenant)
+    except ConfigError as exc:
+        return [Finding(PROBLEM, f"configuration: {exc}")]
+    option = f" --tenant {tenant.slug}"
+    return (_organisation_findings(own, option) + _folder_findings(own, euid, None, option)
+            + _alerts_findings(own))
 
 
 # -- configuration -------------------------------------------------------------------------------------------------
@@ -93,18 +127,11 @@ def _config_findings(config: Config, config_path: Path | None) -> list[Finding]:
                                     f" defaults with the data folder {config.data_dir}"))
     else:
         out.append(Finding(OK, f"configuration {config_path} is valid"))
+    if config.tenants:
+        out.append(Finding(OK, f"{len(config.tenants)} tenant(s) configured; each is checked below"))
     if not config.data_dir.is_absolute():
         out.append(Finding(WARNING, f"data_dir {str(config.data_dir)!r} is relative: it depends on the directory the"
                                     " server starts in; use an absolute path such as /var/lib/wbs/data"))
-    if not config.onion_address:
-        out.append(Finding(WARNING, "onion_address is not set: the home page cannot show reporters the address to"
-                                    " compare; set it to the reporter onion service's hostname"))
-    else:
-        out.append(Finding(OK, f"onion address {config.onion_address}"))
-    if config.retention_days == 0:
-        out.append(Finding(WARNING, "retention_days = 0: closed cases are kept forever; the usual value is 730"))
-    else:
-        out.append(Finding(OK, f"items of closed cases are deleted {config.retention_days} days after closing"))
     if config.min_free_bytes <= 0:
         out.append(Finding(WARNING, "min_free_bytes = 0: uploads may fill the disk until the database cannot write"))
     if config.kdf_t < _DEFAULTS.kdf_t or config.kdf_m_kib < _DEFAULTS.kdf_m_kib:
@@ -116,6 +143,24 @@ def _config_findings(config: Config, config_path: Path | None) -> list[Finding]:
     if longer:
         out.append(Finding(WARNING, f"{', '.join(longer)} longer than the default: a reporter who forgets to log out"
                                     " stays logged in longer on a shared computer"))
+    return out
+
+
+def _organisation_findings(config: Config, option: str = "") -> list[Finding]:
+    """The settings of one organisation (one tenant's own, with ``[[tenants]]``)."""
+    out = []
+    if not config.onion_address:
+        fix = ("add the tenant's reporter onion service hostname to its hosts" if option else
+               "set it to the reporter onion service's hostname")
+        what = "none of the tenant's hosts is an onion address (56 letters and digits, then .onion)" if option \
+            else "onion_address is not set"
+        out.append(Finding(WARNING, f"{what}: the home page cannot show reporters the address to compare; {fix}"))
+    else:
+        out.append(Finding(OK, f"onion address {config.onion_address}"))
+    if config.retention_days == 0:
+        out.append(Finding(WARNING, "retention_days = 0: closed cases are kept forever; the usual value is 730"))
+    else:
+        out.append(Finding(OK, f"items of closed cases are deleted {config.retention_days} days after closing"))
     return out
 
 
@@ -222,9 +267,8 @@ def _user_name(uid: int) -> str:
         return str(uid)
 
 
-def _folder_findings(config: Config, euid: int, disk_free: Callable[[Path], int]) -> list[Finding]:
-    folder = DataFolder(config.data_dir)
-    root = folder.root
+def _root_findings(root: Path, euid: int) -> list[Finding]:
+    """The data folder's mode and owner, or the one finding that it is no folder at all."""
     if not root.exists():
         return [Finding(PROBLEM, f"the data folder {root} does not exist (run 'wbs init')")]
     if not root.is_dir():
@@ -238,6 +282,28 @@ def _folder_findings(config: Config, euid: int, disk_free: Callable[[Path], int]
     owner = _owner_finding(root, "the data folder", euid)
     if owner:
         out.append(owner)
+    return out
+
+
+def _shared_folder_findings(config: Config, euid: int, disk_free: Callable[[Path], int]) -> list[Finding]:
+    """The folder holding every tenant's (``DATA``): its mode, stray keyrings beside the tenants, the disk."""
+    root = config.data_dir
+    out = _root_findings(root, euid)
+    if not root.is_dir():
+        return out
+    out += _demo_findings(root)
+    out += _keyring_findings(root, skip=root / TENANTS_SUBFOLDER)
+    return out + _disk_findings(root, config.min_free_bytes, disk_free)
+
+
+def _folder_findings(config: Config, euid: int, disk_free: Callable[[Path], int] | None,
+                     option: str = "") -> list[Finding]:
+    """One data folder; ``disk_free`` None: its disk is checked elsewhere; ``option`` the --tenant of hints."""
+    folder = DataFolder(config.data_dir)
+    root = folder.root
+    out = _root_findings(root, euid)
+    if not root.is_dir():
+        return out
     out += _demo_findings(root)
     out += _keyring_findings(root)
     if not folder.initialized:
@@ -249,8 +315,9 @@ def _folder_findings(config: Config, euid: int, disk_free: Callable[[Path], int]
     out += _secret_findings(folder, euid)
     if not folder.database.exists():
         out.append(Finding(WARNING, f"{folder.database} does not exist yet; 'wbs init' or 'wbs serve' makes it"))
-    out += _public_key_findings(folder)
-    out += _disk_findings(root, config.min_free_bytes, disk_free)
+    out += _public_key_findings(folder, option)
+    if disk_free is not None:
+        out += _disk_findings(root, config.min_free_bytes, disk_free)
     out += _temp_findings(folder)
     return out
 
@@ -294,17 +361,17 @@ def _secret_findings(folder: DataFolder, euid: int) -> list[Finding]:
     return out
 
 
-def _public_key_findings(folder: DataFolder) -> list[Finding]:
+def _public_key_findings(folder: DataFolder, option: str = "") -> list[Finding]:
+    install = f"'wbs keys install org.pub.json{option}'"
     try:
         keys = folder.load_public_keys()
     except WbsError as exc:
         return [Finding(PROBLEM, f"the installed {folder.public_keys.name} is not valid: {exc}; install the file"
-                                 " from the keyholders again ('wbs keys install org.pub.json')")]
+                                 f" from the keyholders again ({install})")]
     except OSError as exc:
         return [Finding(PROBLEM, f"cannot read {folder.public_keys}: {exc.strerror}")]
     if keys is None:
-        return [Finding(PROBLEM, "no organisation key installed: reports cannot be received"
-                                 " ('wbs keys install org.pub.json')")]
+        return [Finding(PROBLEM, f"no organisation key installed: reports cannot be received ({install})")]
     retired = len(keys.keys) - len(keys.active)
     note = f" ({retired} retired generation(s) kept)" if retired else ""
     return [Finding(OK, f"organisation key for {keys.org_name!r} installed{note}; fingerprint {keys.fingerprint}"
@@ -342,9 +409,9 @@ def _demo_findings(root: Path) -> list[Finding]:
     return out
 
 
-def _walk_files(root: Path) -> Iterator[Path]:
+def _walk_files(root: Path, skip: Path | None = None) -> Iterator[Path]:
     for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if Path(folder) / d != skip)
         for name in sorted(files):
             yield Path(folder) / name
 
@@ -379,11 +446,12 @@ def _offline_secret(path: Path) -> str | None:
     return "keyring" if isinstance(obj, dict) and obj.get("format") == KEYRING_FORMAT else None
 
 
-def _keyring_findings(root: Path) -> list[Finding]:
+def _keyring_findings(root: Path, skip: Path | None = None) -> list[Finding]:
+    """Keyrings and shares anywhere under ``root`` but in ``skip`` (the tenants' folders, each checked alone)."""
     # The demo keyrings 'wbs serve --demo' makes are reported by _demo_findings, not here.
     demo_keyholders = [folder / "keyholder" for folder in (root, demo_folder(root)) if is_demo_store(folder)]
     keyrings, shares, demo = [], [], []
-    for path in _walk_files(root):
+    for path in _walk_files(root, skip):
         kind = _offline_secret(path)
         if kind == "keyring":
             (demo if path.parent in demo_keyholders else keyrings).append(path)

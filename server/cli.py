@@ -404,12 +404,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .checks import PROBLEM, WARNING, Finding, has_problems, run_checks
 
     config_path = args.config or (Path(os.environ["WBS_CONFIG"]) if os.environ.get("WBS_CONFIG") else None)
+    names: dict[str, str] = {}
     try:
-        findings = run_checks(_config(args), config_path=config_path)
+        server = _server_config(args)
+        if server.tenants:  # the shared settings once, then every tenant (or the one --tenant names)
+            names = {tenant.slug: tenant.org_name for tenant in server.tenants}
+            findings = run_checks(server, config_path=config_path, tenant=getattr(args, "tenant", None))
+        else:
+            findings = run_checks(_config(args), config_path=config_path)
     except ConfigError as exc:
         findings = [Finding(PROBLEM, f"configuration: {exc}")]
+    heading = ""
     for finding in findings:
-        print(finding)
+        if finding.tenant != heading:
+            heading = finding.tenant
+            print(f"tenant {heading} ({names[heading]}):")
+        print(f"  {finding}" if finding.tenant else finding)
     problems = sum(f.level == PROBLEM for f in findings)
     warnings = sum(f.level == WARNING for f in findings)
     if problems:
