@@ -38,10 +38,13 @@ data folder made by ``wbs init`` and ``wbs keys install``.
 
 Targets, and why:
 
-- 10-tenant throughput (spread) >= 0.8 x the single-tenant server's: the
-  listeners, pools and upload slots are shared, so routing by Host and
-  the per-tenant stores should cost little; a fifth lost would mean a
-  per-tenant cost worth finding.
+- 10-tenant throughput spread over the 10 tenants >= 0.8 x the same load
+  on one of them (same server, same run): the listeners, pools and upload
+  slots are shared, so a visitor's tenant should not matter; a fifth lost
+  would mean a per-tenant cost worth finding (it found one: each tenant
+  compiled every template again). The load on one tenant is also shown
+  against the single-tenant server (the cost of routing by Host); that
+  reference measured lower in most runs here, so it holds no target.
 - Start with 100 tenants: at most 25 ms per tenant above the reference. A
   restart takes every tenant offline at once; 550 Inspektorats (every
   Inspektorat of Indonesia) would then add under 14 s.
@@ -265,22 +268,24 @@ def run(counts: Sequence[int], reports: int, starts: int, rounds: int) -> None:
               f" {per_mib:>10} | {fp.threads:7d} {fp.fds:5d}")
     print("  RSS used: after one report to each tenant; MiB/tenant and ms/tenant: above the reference, per tenant")
     print()
-    print(f"  reports/s, single-tenant server          : {ref_rate:6.1f} (reference)")
-    print(f"  reports/s, {SPREAD} tenants, spread round-robin : {spread_rate:6.1f}   ratio {spread_rate / ref_rate:.2f}")
-    print(f"  reports/s, {SPREAD} tenants, all on one      : {one_rate:6.1f}   ratio {one_rate / ref_rate:.2f}")
+    print(f"  reports/s, single-tenant server           : {ref_rate:6.1f}")
+    print(f"  reports/s, {SPREAD} tenants, all on one       : {one_rate:6.1f}   / single-tenant {one_rate / ref_rate:.2f}")
+    print(f"  reports/s, {SPREAD} tenants, spread round-robin: {spread_rate:6.1f}   / all on one {spread_rate / one_rate:.2f}"
+          f"   (each round: " + ", ".join(f"{r:.1f}" for r in rates["spread"]) + " vs "
+          + ", ".join(f"{r:.1f}" for r in rates["one"]) + ")")
     print(f"  answers other than 200: {len(problems)}{' (' + ', '.join(problems[:5]) + ')' if problems else ''};"
           f" tenants whose database does not hold exactly their reports: {misplaced or 'none'}")
     print()
 
     rows = []
-    throughput_met = spread_rate / ref_rate >= THROUGHPUT_RATIO and not problems and not misplaced
-    rows.append(summary_row("tenants", f"reports/s over {SPREAD} tenants", f"{spread_rate:.1f}",
-                            reference=f"1 server {ref_rate:.1f}", ratio=spread_rate / ref_rate,
+    throughput_met = spread_rate / one_rate >= THROUGHPUT_RATIO and not problems and not misplaced
+    rows.append(summary_row("tenants", f"reports/s spread over {SPREAD} tenants", f"{spread_rate:.1f}",
+                            reference=f"all on one {one_rate:.1f}", ratio=spread_rate / one_rate,
                             target=f">= {THROUGHPUT_RATIO} x, all stored", met=throughput_met))
     rows.append(summary_row("tenants", f"reports/s, {SPREAD} tenants, all on one", f"{one_rate:.1f}",
-                            reference=f"1 server {ref_rate:.1f}", ratio=one_rate / ref_rate))
-    targets = [f"{SPREAD}-tenant reports/s >= {THROUGHPUT_RATIO} x one server: {verdict(throughput_met)}"
-               f" ({spread_rate:.1f}/s, ratio {spread_rate / ref_rate:.2f})"]
+                            reference=f"no tenants {ref_rate:.1f}", ratio=one_rate / ref_rate))
+    targets = [f"reports/s spread over {SPREAD} tenants >= {THROUGHPUT_RATIO} x all on one: {verdict(throughput_met)}"
+               f" ({spread_rate:.1f}/s, ratio {spread_rate / one_rate:.2f})"]
     for fp in prints[1:]:
         largest = fp.tenants == max(counts)
         per_ms = (fp.start - ref.start) * 1000 / fp.tenants
