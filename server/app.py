@@ -192,7 +192,8 @@ async def close_contexts(contexts: dict[str, Context]) -> None:
 
 def listener_guards(config: Config, open_files: int) -> tuple[ListenerGuard, ListenerGuard]:
     """The reporter's and the staff's guards, their caps fitted to the open-file limit."""
-    plan = plan_connections(open_files, config.reporter_max_connections, config.staff_max_connections)
+    plan = plan_connections(open_files, config.reporter_max_connections, config.staff_max_connections,
+                            len(config.tenants))
     timeouts = {"header_timeout": config.header_timeout_seconds, "idle_timeout": config.idle_timeout_seconds}
     reporter = ListenerLimits(plan.reporter, proxy_protocol=config.proxy_protocol,
                               circuit_max_connections=config.circuit_max_connections, **timeouts)

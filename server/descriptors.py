@@ -12,7 +12,8 @@ things prevent that:
   reserve fit inside the limit: ``2 x (reporter + staff) + RESERVED <=
   limit``. Two descriptors per connection, because a connection may hold one
   file besides its socket (the temp blob of an upload, a blob being sent);
-  the reserve holds the store (SQLite and its journal files), the event
+  the reserve holds the store (SQLite and its journal files; with
+  ``[[tenants]]``, every tenant's store is added to it), the event
   loop's own descriptors, standard streams, and the connections the loop may
   accept in one go beyond a full listener before it closes them (up to
   ``ACCEPT_BACKLOG`` per listener). So a flood on the reporter side fills the
@@ -36,6 +37,7 @@ PER_CONNECTION = 2  # the socket, and at most one file opened for it
 RESERVED = 64 + PER_CONNECTION * ACCEPT_BACKLOG
 MIN_PER_LISTENER = 8
 MIN_OPEN_FILES = RESERVED + PER_CONNECTION * 2 * MIN_PER_LISTENER
+STORE_FILES = 3  # each tenant's own store beyond the reserve's one: its database, WAL and shared-memory files
 # When the hard limit is "unlimited", the kernel still refuses more than fs.nr_open (1,048,576 by default).
 UNLIMITED_TARGET = 1 << 20
 
@@ -62,13 +64,18 @@ class ConnectionPlan:
     staff: int
 
 
-def plan_connections(open_files: int, reporter_max: int, staff_max: int) -> ConnectionPlan:
-    """Caps for both listeners within ``open_files``; ``ConfigError`` when even the minimum does not fit."""
-    if open_files < MIN_OPEN_FILES:
+def plan_connections(open_files: int, reporter_max: int, staff_max: int, tenants: int = 0) -> ConnectionPlan:
+    """Caps for both listeners within ``open_files``; ``ConfigError`` when even the minimum does not fit.
+
+    ``tenants``: how many ``[[tenants]]``; each holds its store's descriptors open besides the reserve.
+    """
+    stores = STORE_FILES * tenants
+    if open_files < MIN_OPEN_FILES + stores:
+        held = f" ({tenants} tenants' databases hold {stores} of them)" if tenants else ""
         raise ConfigError(
-            f"the open-file limit ({open_files}) is too low: the server needs at least {MIN_OPEN_FILES};"
-            " raise LimitNOFILE in wbs.service (or 'ulimit -n')")
-    usable = (open_files - RESERVED) // PER_CONNECTION
+            f"the open-file limit ({open_files}) is too low: the server needs at least {MIN_OPEN_FILES + stores}"
+            f"{held}; raise LimitNOFILE in wbs.service (or 'ulimit -n')")
+    usable = (open_files - RESERVED - stores) // PER_CONNECTION
     staff = min(staff_max, max(MIN_PER_LISTENER, usable // 4))
     reporter = min(reporter_max, usable - staff)
     return ConnectionPlan(open_files, reporter, staff)

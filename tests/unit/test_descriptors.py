@@ -7,6 +7,7 @@ import resource
 import shutil
 import subprocess
 import sys
+from dataclasses import astuple
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from server.descriptors import (
     MIN_PER_LISTENER,
     PER_CONNECTION,
     RESERVED,
+    STORE_FILES,
     plan_connections,
     raise_open_file_limit,
 )
@@ -57,6 +59,16 @@ def test_small_configured_caps_are_kept():
 def test_too_few_descriptors_refuse_to_start():
     with pytest.raises(ConfigError, match="LimitNOFILE"):
         plan_connections(MIN_OPEN_FILES - 1, 4096, 256)
+
+
+def test_every_tenant_s_store_is_kept_out_of_the_caps():
+    plan = plan_connections(1024, 4096, 256, tenants=100)
+    assert PER_CONNECTION * (plan.reporter + plan.staff) + RESERVED + 100 * STORE_FILES <= 1024
+    assert plan.reporter + plan.staff < sum(astuple(plan_connections(1024, 4096, 256))[1:]) - 100
+    assert plan_connections(65536, 4096, 256, tenants=550) == plan_connections(65536, 4096, 256)
+    plan_connections(MIN_OPEN_FILES + 10 * STORE_FILES, 4096, 256, tenants=10)
+    with pytest.raises(ConfigError, match=r"10 tenants' databases hold 30 of them"):
+        plan_connections(MIN_OPEN_FILES + 10 * STORE_FILES - 1, 4096, 256, tenants=10)
 
 
 def test_soft_limit_is_raised_to_the_hard_one():
