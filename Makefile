@@ -6,9 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-browser browser-tools bench mutate lock clean
+.PHONY: run test test-fast test-browser browser-tools bench mutate lock messages clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(wildcard locales/*/LC_MESSAGES/*.po)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -67,6 +67,14 @@ lock:
 	test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install --quiet 'pip-tools>=7.4'; }
 	CUSTOM_COMPILE_COMMAND='make lock' $(LOCK_VENV)/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --all-build-deps \
 		--strip-extras --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
+
+# make messages: the message catalogs after a change of the sources (docs/translating.md):
+# extract every string into locales/wbs.pot, merge it into each locales/<lang>/LC_MESSAGES/wbs.po,
+# compile them for this checkout. Translate the new entries, then run it again (or `make test`).
+messages: $(STAMP)
+	$(BIN)/python scripts/messages.py extract
+	$(BIN)/python scripts/messages.py update
+	$(BIN)/python scripts/messages.py compile
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .hypothesis mutants

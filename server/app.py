@@ -162,7 +162,7 @@ def create_tenant_apps(config: Config, contexts: dict[str, Context], reporter_gu
 
 async def unknown_host(request: web.Request) -> web.Response:
     """A Host name no tenant answers to: one neutral page in both languages, naming nobody."""
-    page = request.app[TEMPLATES].get_template("unknown_host.html").render(t=i18n.t)
+    page = request.app[TEMPLATES].get_template("unknown_host.html").render(translate=i18n.translate)
     return web.Response(text=page, status=421, content_type="text/html", charset="utf-8")
 
 

@@ -28,11 +28,12 @@ The middleware turns each into a page in the visitor's language from the
 from __future__ import annotations
 
 from crypto.errors import WbsError
+from locales import N_
 
 
 class ServerError(WbsError):
     status = 500
-    message_key = "error.internal"
+    message_key = N_("Something went wrong on the server. An unfinished report was not stored; please try again.")
 
 
 class ConfigError(ServerError):
@@ -55,89 +56,91 @@ class NotFound(ServerError):
     """Not found."""
 
     status = 404
-    message_key = "error.not_found"
+    message_key = N_("Page not found.")
 
 
 class BadRequest(ServerError):
     """The request could not be understood."""
 
     status = 400
-    message_key = "error.bad_request"
+    message_key = N_("The request could not be understood.")
 
 
 class CsrfError(ServerError):
     """The form has expired; reload the page and send it again."""
 
     status = 403
-    message_key = "error.csrf"
+    message_key = N_("The form has expired. Reload the page and send it again.")
 
 
 class PayloadTooLarge(ServerError):
     """The upload is larger than allowed."""
 
     status = 413
-    message_key = "error.too_large"
+    message_key = N_("A file or the report is too large. The limits are %(file_size)s per file, %(report_size)s per "
+                     "report and %(count)s files. Nothing was stored; send again with smaller files.")
 
 
 class Forbidden(ServerError):
     """This page is for admins only."""
 
     status = 403
-    message_key = "staff.forbidden"
+    message_key = N_("This page is for admins only.")
 
 
 class TooManyAttempts(ServerError):
     """Too many login attempts; wait and try again."""
 
     status = 429
-    message_key = "error.throttled"
+    message_key = N_("Too many login attempts. Wait a few minutes and try again.")
 
 
 class TooManyReports(TooManyAttempts):
     """Too many reports in a short time; wait and send again."""
 
-    message_key = "error.reports_throttled"
+    message_key = N_("Too many reports in a short time. Wait a few minutes and send again.")
 
 
 class Busy(ServerError):
     """The server is busy; try again in a moment."""
 
     status = 503
-    message_key = "error.busy"
+    message_key = N_("The server is busy. Try again in a moment.")
 
 
 class UploadsBusy(Busy):
     """As many uploads as allowed are running; try again in a moment."""
 
-    message_key = "error.uploads_busy"
+    message_key = N_("Many uploads are in progress right now. Wait a moment, then send again; yours has not been "
+                     "received.")
 
 
 class UploadStalled(ServerError):
     """An upload sent nothing, or too little, for too long: it was abandoned."""
 
     status = 408
-    message_key = "error.upload_stalled"
+    message_key = N_("The upload stopped or was too slow, so it was cancelled. Nothing was stored; please send again.")
 
 
 class UploadAborted(ServerError):
     """The client closed the connection in the middle of an upload."""
 
     status = 400
-    message_key = "error.bad_request"
+    message_key = N_("The request could not be understood.")
 
 
 class NoOrgKey(ServerError):
     """No organisation key is installed yet."""
 
     status = 503
-    message_key = "error.no_key"
+    message_key = N_("The site cannot receive reports yet: the Inspectorate's key is not installed.")
 
 
 class DiskFull(ServerError):
     """The server has no room to store reports right now."""
 
     status = 507
-    message_key = "error.disk_full"
+    message_key = N_("The server cannot store reports right now. Try again later.")
 
 
 class FormNotStored(DiskFull):

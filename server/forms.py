@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from locales import N_
+
 from .config import Config
 from .i18n import CATEGORIES
 
@@ -74,18 +76,18 @@ def validate_report(values: dict[str, str], config: Config) -> ReportForm:
     form = ReportForm({k: clean_text(v) for k, v in values.items() if k in limits and k != "csrf_token"})
     for name, value in form.values.items():
         if len(value) > limits[name]:
-            form.errors[name] = ("field.too_long", {"max": limits[name]})
+            form.errors[name] = (N_("Too long: at most %(max)s characters."), {"max": limits[name]})
     for name in REQUIRED:
         if name not in form.errors and not form.get(name).strip():
-            form.errors[name] = ("field.required", {})
+            form.errors[name] = (N_("This field is required."), {})
     if form.get("category") not in CATEGORIES:
-        form.errors["category"] = ("field.category", {})
+        form.errors["category"] = (N_("Choose one kind of wrongdoing."), {})
     typed = form.get("incident_date").strip()
     if typed:
         if incident_day(typed) is None:
-            form.errors["incident_date"] = ("field.date", {})
+            form.errors["incident_date"] = (N_("Write the date as day/month/year, for example 17/08/2026."), {})
     if form.get("confirm") != "1":
-        form.errors["confirm"] = ("field.confirm", {})
+        form.errors["confirm"] = (N_("Tick this statement to send."), {})
     return form
 
 
@@ -114,7 +116,7 @@ def validate_message(values: dict[str, str], config: Config, *, has_files: bool)
     """A message needs text, unless it only brings more files."""
     form = ReportForm({"body": clean_text(values.get("body", ""))})
     if len(form.get("body")) > config.max_text_chars:
-        form.errors["body"] = ("field.too_long", {"max": config.max_text_chars})
+        form.errors["body"] = (N_("Too long: at most %(max)s characters."), {"max": config.max_text_chars})
     elif not form.get("body").strip() and not has_files:
-        form.errors["body"] = ("field.body", {})
+        form.errors["body"] = (N_("Write your message."), {})
     return form

@@ -38,6 +38,8 @@ from crypto.mailbox import (
     public_keys_equal,
 )
 
+from locales import N_
+
 from .blobstore import no_room
 from .context import Context
 from .errors import Busy, DiskFull, NotFound, ServerError, TooManyAttempts, TooManyReports
@@ -54,7 +56,7 @@ class LoginFailed(ServerError):
     """The codename or passphrase is wrong."""
 
     status = 200
-    message_key = "login.failed"
+    message_key = N_("The codename or passphrase is wrong.")
 
 
 @dataclass(frozen=True)

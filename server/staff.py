@@ -26,6 +26,8 @@ from crypto.keys import PublicKeyFile
 from crypto.reply_bundle import ReplyBundle, ReplyEntry, check_reply_recipients, read_reply_bundle
 from workdays import Calendar
 
+from locales import N_
+
 from .blobstore import BlobStore
 from .deadlines import FINAL_STATUSES, Deadline, next_deadline
 from .errors import NotFound, ServerError
@@ -56,7 +58,7 @@ class StaffLoginFailed(ServerError):
     """The username, password or code is wrong."""
 
     status = 200
-    message_key = "staff.login_failed"
+    message_key = N_("The username, password or code is wrong.")
 
 
 class StatusName(str):
@@ -64,39 +66,41 @@ class StatusName(str):
 
 
 class _Explained(ServerError):
-    """An error whose message is an i18n key with values: ``text(lang)`` for a
+    """An error whose message is a msgid with values: ``text(lang)`` for a
     page, ``str(exc)`` (English) for the command line."""
 
     status = 400
 
-    def __init__(self, key: str, **values: object) -> None:
-        self.key = key
+    def __init__(self, message: str, /, **values: object) -> None:
+        self.message = message
         self.values = values
         super().__init__(self.text("en"))
 
     def text(self, lang: str) -> str:
         shown = {name: i18n.status_label(lang, value) if isinstance(value, StatusName) else value
                  for name, value in self.values.items()}
-        return i18n.t(lang, self.key, **shown)
+        return i18n.translate(lang, self.message, **shown)
 
 
 class StaffInputError(_Explained):
     """A staff form value is not acceptable; the message says which."""
 
-    message_key = "staff.input_error"
+    message_key = N_("The input cannot be accepted.")
 
 
 class BundleRejected(_Explained):
     """A reply bundle cannot be imported; the message says exactly why.
 
+    ``reason`` (a key of ``i18n.BUNDLE_REFUSALS``) names it in the audit log;
     ``detail``, the protocol layer's own English words, is added for the
     command line (``str(exc)``) only: a page shows ``text(lang)`` alone.
     """
 
-    message_key = "staff.bundle_rejected"
+    message_key = N_("The reply bundle was refused.")
 
-    def __init__(self, key: str, *, detail: str | None = None, **values: object) -> None:
-        super().__init__(key, **values)
+    def __init__(self, reason: str, *, detail: str | None = None, **values: object) -> None:
+        self.reason = reason
+        super().__init__(i18n.BUNDLE_REFUSALS[reason], **values)
         if detail:
             self.args = (f"{self.args[0]} ({detail})",)
 
@@ -163,13 +167,13 @@ def totp_uri(member: StaffMember, instance_name: str) -> str:
 
 def check_new_password(password: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise StaffInputError("staff.err.password_length", low=MIN_PASSWORD, high=MAX_PASSWORD)
+        raise StaffInputError(N_("A password has %(low)s to %(high)s characters."), low=MIN_PASSWORD, high=MAX_PASSWORD)
 
 
 def check_username(username: str) -> str:
     name = username.strip()
     if not (3 <= len(name) <= 40) or not all(c.isalnum() or c in "._-" for c in name):
-        raise StaffInputError("staff.err.username")
+        raise StaffInputError(N_("A username has 3 to 40 letters, digits, dots, dashes or underscores."))
     return name
 
 
@@ -177,10 +181,10 @@ async def create_staff(store: Store, username: str, role: str, *, actor: str, mu
                        password: str | None = None) -> tuple[StaffMember, str]:
     """Add a staff member; returns the member and the one-time password (shown once)."""
     if role not in ROLES:
-        raise StaffInputError("staff.err.role")
+        raise StaffInputError(N_("The role must be admin or handler."))
     name = check_username(username)
     if await store.staff_by_name(name) is not None:
-        raise StaffInputError("staff.err.user_exists", name=name)
+        raise StaffInputError(N_("User %(name)s exists already."), name=name)
     password = password or new_password()
     day = store.today()
     member = StaffMember(
@@ -290,12 +294,12 @@ _DECOY_HASH = hash_password(secrets.token_hex(16))
 async def change_password(store: Store, run_kdf: Callable[..., Any], member: StaffMember, old: str, new: str,
                           confirm: str) -> None:
     if not await run_kdf(verify_password, member.password_hash, old[:MAX_PASSWORD]):
-        raise StaffInputError("staff.err.password_wrong")
+        raise StaffInputError(N_("The current password is wrong."))
     if new != confirm:
-        raise StaffInputError("staff.err.passwords_differ")
+        raise StaffInputError(N_("The two new passwords differ."))
     check_new_password(new)
     if new == old:
-        raise StaffInputError("staff.err.password_same")
+        raise StaffInputError(N_("The new password must differ from the old one."))
     day = store.today()
     await store.update_staff(member.id, [(day, member.username, None, "password_change")],
                              password_hash=await run_kdf(hash_password, new), must_change=False)
@@ -307,7 +311,8 @@ def allowed_next(status: str) -> tuple[str, ...]:
 
 def check_transition(report: Report, status: str) -> None:
     if status not in allowed_next(report.status):
-        raise StaffInputError("staff.err.transition", old=StatusName(report.status), new=StatusName(status))
+        raise StaffInputError(N_("A report in status “%(old)s” cannot move to “%(new)s”."),
+                              old=StatusName(report.status), new=StatusName(status))
 
 
 async def change_status(store: Store, member: StaffMember, code: str, status: str, *, confirmed_from: str) -> Report:
@@ -320,7 +325,9 @@ async def change_status(store: Store, member: StaffMember, code: str, status: st
     if report is None:
         raise NotFound()
     if report.status != confirmed_from:
-        raise StaffInputError("staff.err.status_moved", code=code, now=StatusName(report.status))
+        raise StaffInputError(N_("The status of report %(code)s changed to “%(now)s” since this page was opened. "
+                                 "Nothing was changed; look again and choose the new status."),
+                              code=code, now=StatusName(report.status))
     check_transition(report, status)
     await store.status_change_with_audit(code, status, store.today(), member.username)
     return report
@@ -336,7 +343,7 @@ async def reply_online(store: Store, blobs: BlobStore, run_io: Callable[..., Any
     if account is None:
         raise NotFound()
     if not body.strip():
-        raise StaffInputError("staff.err.reply_empty")
+        raise StaffInputError(N_("The reply is empty."))
     now = utc_now()
     envelope = seal_json(
         reply_plaintext(report_code=code, sent_at=format_time(now), body=body),
@@ -386,7 +393,7 @@ async def import_reply_bundle(store: Store, blobs: BlobStore, run_io: Callable[.
     try:
         return await _import_reply_bundle(store, blobs, run_io, keys, data, actor)
     except BundleRejected as exc:
-        await store.audit((store.today(), actor, None, f"import_refused:{exc.key}"))
+        await store.audit((store.today(), actor, None, f"import_refused:{exc.reason}"))
         raise
 
 

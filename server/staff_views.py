@@ -13,6 +13,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from crypto.errors import FormatError
 
+from locales import N_
+
 from . import i18n, staff
 from .audit_labels import actor_label, describe
 from .appkeys import CONTEXT, STAFF_SESSIONS, STAFF_THROTTLE
@@ -176,7 +178,7 @@ async def _report_page(request: web.Request, *, status: int = 200, error: str | 
     row = next(r for r in await _rows(request) if r.report.code == code)
     return page(request, "report.html", status=status, row=row, history=await ctx.store.status_history(code),
                 items=await ctx.store.items_of_report(code), next_statuses=staff.allowed_next(found.status),
-                error=error, notice=notice or ("staff.done" if request.query.get("done") else None),
+                error=error, notice=notice or (N_("Saved.") if request.query.get("done") else None),
                 confirm=confirm)
 
 
@@ -343,7 +345,7 @@ async def users_action(request: web.Request) -> web.Response:
             if target is None:
                 raise NotFound()
             if target.id == member.id:
-                raise staff.StaffInputError("staff.err.own_account")
+                raise staff.StaffInputError(N_("You cannot change your own account here."))
             if action in ("disable", "enable"):
                 await ctx.store.update_staff(target.id, [(day, member.username, None, f"user_{action}:{target.username}")],
                                              disabled=action == "disable")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from locales import N_
+
 from . import reporting, retention
 from .appkeys import CONTEXT
 from .errors import BadRequest, Busy, CsrfError, DiskFull, FormNotStored, PayloadTooLarge, TooManyAttempts
@@ -108,7 +110,7 @@ async def submit(request: web.Request) -> web.Response:
             intake, data = await _intake(request, report_field_limits(ctx.config))
         except FormNotStored as lost:
             return _form_page(request, form=_typed_report(request, lost.values), status=507,
-                              files_lost=lost.had_files, notice="error.disk_full")
+                              files_lost=lost.had_files, notice=DiskFull.message_key)
         form = validate_report(data.values, ctx.config)
         if not form.ok:
             files_lost = bool(data.files)
@@ -133,7 +135,8 @@ async def submit(request: web.Request) -> web.Response:
 
 
 async def login_form(request: web.Request) -> web.Response:
-    notice = "error.login_required" if request.query.get("next") == "required" else None
+    required = request.query.get("next") == "required"
+    notice = N_("Please log in first with your codename and passphrase.") if required else None
     return render(request, "reporter/login.html", failed=False, codename="", notice=notice)
 
 
@@ -193,7 +196,7 @@ async def message(request: web.Request) -> web.Response:
             intake, data = await _intake(request, message_field_limits(ctx.config))
         except FormNotStored as lost:
             form = validate_message(lost.values, ctx.config, has_files=True)
-            return await _message_again(request, code, form, 507, lost.had_files, "error.disk_full")
+            return await _message_again(request, code, form, 507, lost.had_files, DiskFull.message_key)
         form = validate_message(data.values, ctx.config, has_files=bool(data.files))
         if not form.ok:
             files_lost = bool(data.files)
@@ -204,7 +207,7 @@ async def message(request: web.Request) -> web.Response:
         except DiskFull:
             files_lost = bool(data.files)
             await intake.discard()
-            return await _message_again(request, code, form, 507, files_lost, "error.disk_full")
+            return await _message_again(request, code, form, 507, files_lost, DiskFull.message_key)
         except BaseException:
             await intake.discard()
             raise

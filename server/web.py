@@ -20,7 +20,7 @@ from aiohttp import web
 
 from . import i18n
 from .appkeys import CONTEXT, STAFF_SESSIONS, TEMPLATES
-from .errors import BadRequest, PayloadTooLarge, ServerError, UploadAborted, UploadStalled
+from .errors import BadRequest, NotFound, PayloadTooLarge, ServerError, UploadAborted, UploadStalled
 from .sessions import SESSION_COOKIE, Session
 from .tokens import same_token
 
@@ -57,13 +57,16 @@ def template_environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    i18n.install(env)
     env.globals.update(
+        LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
         STATUSES=i18n.STATUSES,
         CATEGORIES=i18n.CATEGORIES,
         status_label=i18n.status_label,
         status_explained=i18n.status_explained,
         size_label=i18n.size_label,
         category_label=i18n.category_label,
+        alert_reason=i18n.alert_reason,
         key_state_label=i18n.key_state_label,
         long_date=i18n.long_date,
     )
@@ -153,7 +156,6 @@ def render(request: web.Request, template: str, status: int = 200, **values: Any
     ctx = request.app[CONTEXT]
     page = request.app[TEMPLATES].get_template(template).render(
         lang=lang,
-        t=lambda key, **kw: i18n.t(lang, key, **kw),
         path=page_path(request),
         session=session_of(request),
         csrf_token=csrf_token(request),
@@ -229,14 +231,14 @@ async def frame_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ServerError as exc:
         return error_page(request, exc.status, exc.message_key)
     except web.HTTPNotFound:
-        return error_page(request, 404, "error.not_found")
+        return error_page(request, 404, NotFound.message_key)
     except web.HTTPMethodNotAllowed:
-        return error_page(request, 405, "error.bad_request")
+        return error_page(request, 405, BadRequest.message_key)
     except web.HTTPRequestEntityTooLarge:
-        return error_page(request, 413, "error.too_large")
+        return error_page(request, 413, PayloadTooLarge.message_key)
     except web.HTTPException as exc:
         if exc.status >= 400:
-            return error_page(request, exc.status, "error.bad_request")
+            return error_page(request, exc.status, BadRequest.message_key)
         raise
     except Exception as exc:  # a bug: log where, never what (it may hold reporter text)
         tb = exc.__traceback__
@@ -244,18 +246,19 @@ async def frame_middleware(request: web.Request, handler: Handler) -> web.Stream
             tb = tb.tb_next
         where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
         log.error("internal error %s at %s", type(exc).__name__, where)
-        return error_page(request, 500, "error.internal")
+        return error_page(request, 500, ServerError.message_key)
 
 
-def error_page(request: web.Request, status: int, key: str) -> web.Response:
+def error_page(request: web.Request, status: int, message_key: str) -> web.Response:
+    """A page in the visitor's language; the limits are there for a message that names them."""
     config = request.app[CONTEXT].config
-    message = i18n.t(
+    message = i18n.translate(
         lang_of(request),
-        key,
+        message_key,
         file_size=i18n.size_label(config.max_file_bytes),
         report_size=i18n.size_label(config.max_report_bytes),
         count=config.max_files,
-    ) if key == "error.too_large" else i18n.t(lang_of(request), key)
+    )
     # Each listener answers in its own frame: the reporter pages' links lead nowhere on the staff side.
     if STAFF_SESSIONS in request.app:
         response = render(request, "staff/error.html", status=status, message=message,

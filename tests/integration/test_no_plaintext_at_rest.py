@@ -29,7 +29,7 @@ from conftest import Server, start_server, wbs
 from crypto.envelope import open_stream
 from crypto.export_bundle import ExportBundle
 from crypto.items import open_json
-from server.i18n import CATEGORIES
+from server.i18n import CATEGORIES, category_label
 from test_staff import Staff
 from wbsclient import Client, FileField, Response
 
@@ -151,7 +151,7 @@ def report_fields(page: Response, values: dict[str, str], files: list[FileField]
 def chosen_texts(choice: dict[str, str]) -> list[tuple[str, str]]:
     """(label, text) for each form a closed-set choice could be stored or shown in."""
     key = choice["category"]
-    indonesian, english = CATEGORIES[key]
+    indonesian, english = category_label("id", key), category_label("en", key)
     day = choice["incident_date"]
     return [(f"category key {key}", key), (f"category label {indonesian!r}", indonesian),
             (f"category label {english!r}", english), (f"incident date {day}", day)]

@@ -1,6 +1,6 @@
 """``pip install .`` ships the whole program: the wheel built from the tracked files holds every
-one of them (templates, static files, migrations, wordlists), nothing else, and setuptools has
-nothing to warn about while building it.
+one of them (templates, static files, migrations, wordlists, message catalogs), the catalogs
+compiled by the build step, nothing else, and setuptools has nothing to warn about while building it.
 
 The build runs on a copy of the tracked files, as a fresh clone would have them, so it neither
 writes into this tree nor picks up what is lying around in it.
@@ -19,7 +19,7 @@ import pytest
 from conftest import ROOT
 from skips import skip_or_fail
 
-PACKAGES = ("crypto", "server", "keytools", "templates", "workdays")
+PACKAGES = ("crypto", "server", "keytools", "locales", "templates", "workdays")
 
 
 def tracked_files() -> list[str]:
@@ -51,8 +51,9 @@ def test_the_wheel_holds_every_file_of_the_packages_and_no_warning(tmp_path):
         scripts = archive.read(entry_points).decode()
     shipped = {n for n in names if ".dist-info/" not in n}
     expected = {n for n in files if n.split("/", 1)[0] in PACKAGES}
+    expected |= {n[:-3] + ".mo" for n in files if n.startswith("locales/") and n.endswith(".po")}
     assert sorted(expected - shipped) == [], "tracked files the wheel leaves out"
     assert sorted(shipped - expected) == [], "files in the wheel that are not tracked in the packages"
-    for kind in ("templates/staff/", "templates/static/", "server/migrations/", "crypto/wordlists/"):
+    for kind in ("templates/staff/", "templates/static/", "server/migrations/", "crypto/wordlists/", "locales/id/"):
         assert any(n.startswith(kind) and not n.endswith(".py") for n in shipped), kind
     assert "wbs = server.cli:main" in scripts and "wbs-keytools = keytools.cli:main" in scripts

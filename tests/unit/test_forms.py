@@ -93,33 +93,33 @@ def test_an_empty_report_lists_every_problem_at_once():
     form = validate_report({}, SMALL)
     assert not form.ok
     assert form.errors == {
-        "what": ("field.required", {}),
-        "who": ("field.required", {}),
-        "where": ("field.required", {}),
-        "when": ("field.required", {}),
-        "how": ("field.required", {}),
-        "category": ("field.category", {}),
-        "confirm": ("field.confirm", {}),
+        "what": ("This field is required.", {}),
+        "who": ("This field is required.", {}),
+        "where": ("This field is required.", {}),
+        "when": ("This field is required.", {}),
+        "how": ("This field is required.", {}),
+        "category": ("Choose one kind of wrongdoing.", {}),
+        "confirm": ("Tick this statement to send.", {}),
     }
 
 
 def test_blank_text_counts_as_missing():
     form = validate_report(complete_report(who=" \n\t "), SMALL)
-    assert form.errors == {"who": ("field.required", {})}
+    assert form.errors == {"who": ("This field is required.", {})}
 
 
 @pytest.mark.parametrize("name", ["what", "evidence_note", "person5_unit", "loss_estimate", "who"])
 def test_a_field_at_its_limit_passes_and_one_over_is_too_long(name):
     limit = report_field_limits(SMALL)[name]
     at_limit = validate_report(complete_report(**{name: "1" * limit}), SMALL)
-    assert at_limit.errors.get(name, ("", {}))[0] != "field.too_long"
+    assert at_limit.errors.get(name, ("", {}))[0] != "Too long: at most %(max)s characters."
     over = validate_report(complete_report(**{name: "1" * (limit + 1)}), SMALL)
-    assert over.errors[name] == ("field.too_long", {"max": limit})
+    assert over.errors[name] == ("Too long: at most %(max)s characters.", {"max": limit})
 
 
 def test_a_required_field_over_its_limit_says_too_long_not_required():
     form = validate_report(complete_report(what="x" * 41), SMALL)
-    assert form.errors == {"what": ("field.too_long", {"max": 40})}
+    assert form.errors == {"what": ("Too long: at most %(max)s characters.", {"max": 40})}
 
 
 def test_the_limit_counts_characters_after_cleaning():
@@ -135,7 +135,7 @@ def test_every_known_category_is_accepted(category):
 @pytest.mark.parametrize("category", ["", "KORUPSI", "korupsi ", "other", "lainnya\x00x"])
 def test_an_unknown_category_is_refused(category):
     form = validate_report(complete_report(category=category), SMALL)
-    assert form.errors == {"category": ("field.category", {})}
+    assert form.errors == {"category": ("Choose one kind of wrongdoing.", {})}
 
 
 @pytest.mark.parametrize("date", ["", "28/11/2026", " 28-11-2026 ", "28.11.2026", "2026-11-28"])
@@ -147,13 +147,13 @@ def test_incident_date_is_optional_and_a_real_day_written_day_first(date):
                                   "2026-11-28\n1", "28/11/2026\n1"])
 def test_a_badly_shaped_incident_date_is_refused(date):
     form = validate_report(complete_report(incident_date=date), SMALL)
-    assert form.errors == {"incident_date": ("field.date", {})}
+    assert form.errors == {"incident_date": ("Write the date as day/month/year, for example 17/08/2026.", {})}
 
 
 @pytest.mark.parametrize("confirm", ["", "0", "yes", "1 ", "11"])
 def test_the_confirmation_must_be_exactly_one(confirm):
     form = validate_report(complete_report(confirm=confirm), SMALL)
-    assert form.errors == {"confirm": ("field.confirm", {})}
+    assert form.errors == {"confirm": ("Tick this statement to send.", {})}
 
 
 def test_persons_keeps_only_filled_rows_in_order_and_stripped():
@@ -175,8 +175,8 @@ def test_a_form_without_persons_has_none():
 
 def test_a_message_needs_text():
     form = validate_message({"body": " \r\n "}, SMALL, has_files=False)
-    assert form.errors == {"body": ("field.body", {})}
-    assert validate_message({}, SMALL, has_files=False).errors == {"body": ("field.body", {})}
+    assert form.errors == {"body": ("Write your message.", {})}
+    assert validate_message({}, SMALL, has_files=False).errors == {"body": ("Write your message.", {})}
 
 
 def test_a_message_may_be_empty_when_it_brings_files():
@@ -190,5 +190,5 @@ def test_a_message_is_cleaned_and_bounded():
     assert ok.ok
     assert ok.get("body") == "a\n" + "b" * 38
     over = validate_message({"body": "b" * 41}, SMALL, has_files=True)
-    assert over.errors == {"body": ("field.too_long", {"max": 40})}
+    assert over.errors == {"body": ("Too long: at most %(max)s characters.", {"max": 40})}
     assert over.get("body") == "b" * 41

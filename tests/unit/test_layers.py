@@ -40,3 +40,11 @@ def test_working_day_calendar_belongs_to_neither_half():
     found = {m for _, m in imports("workdays")}
     assert not found & {"server", "keytools", "crypto"}
     assert found - set(sys.stdlib_module_names) <= {"holidays"}
+
+
+def test_message_catalogs_belong_to_neither_half():
+    """``locales`` (the catalogs, their loader, the shared status and category words) is read by
+    both halves, so it imports neither, and at run time nothing but the standard library."""
+    found = {m for _, m in imports("locales")}
+    assert not found & {"server", "keytools", "crypto"}
+    assert found - set(sys.stdlib_module_names) <= {"locales"}

@@ -76,7 +76,7 @@ def test_a_status_outside_the_keys_is_refused_and_nothing_is_stored(tmp_path, st
     data, item_ids = bundle_setting("investigation", status)  # the bad one comes second
     outcome, now, stored, history = asyncio.run(_import(tmp_path, data, item_ids))
     assert isinstance(outcome, BundleRejected), outcome
-    assert outcome.key == "staff.err.unknown_status" and outcome.values["status"] == status
+    assert outcome.reason == "staff.err.unknown_status" and outcome.values["status"] == status
     assert status in str(outcome) and item_ids[1] in str(outcome)
     assert now == "received" and [s for s, _ in history] == ["received"]
     assert stored == [None, None]
@@ -109,7 +109,7 @@ def test_a_bundle_imported_before_is_refused_once_its_replies_are_gone(tmp_path)
 
     first, again, refused, audit = asyncio.run(go())
     assert (first.added, first.statuses, again.added, again.unchanged) == (1, 1, 0, 1)
-    assert refused.key == "staff.err.bundle_replayed" and "already imported on" in str(refused)
+    assert refused.reason == "staff.err.bundle_replayed" and "already imported on" in str(refused)
     assert audit[-1] == ("import_refused", "staff.err.bundle_replayed")
 
 
@@ -133,6 +133,6 @@ def test_a_bundle_made_before_its_case_was_purged_is_refused(tmp_path):
             await store.close()
 
     refused, same_day, later = asyncio.run(go())
-    assert refused.key == "staff.err.made_before_purge"
+    assert refused.reason == "staff.err.made_before_purge"
     assert "made on 2026-11-27, before the content of report" in str(refused) and "deleted on 2026-11-28" in str(refused)
     assert same_day.added == later.added == 1

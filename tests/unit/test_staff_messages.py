@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_message_speaks_the_page_language_and_english_for_the_command_line():
-    exc = StaffInputError("staff.err.user_exists", name="made")
+    exc = StaffInputError("User %(name)s exists already.", name="made")
     assert exc.text("id") == "Pengguna made sudah ada."
     assert exc.text("en") == str(exc) == "User made exists already."
     rejected = BundleRejected("staff.err.bundle.wrong_format")
@@ -22,7 +22,8 @@ def test_a_message_speaks_the_page_language_and_english_for_the_command_line():
 
 
 def test_a_status_named_in_a_message_is_shown_by_its_label():
-    exc = StaffInputError("staff.err.transition", old=StatusName("received"), new=StatusName("closed_proven"))
+    exc = StaffInputError("A report in status \u201c%(old)s\u201d cannot move to \u201c%(new)s\u201d.",
+                          old=StatusName("received"), new=StatusName("closed_proven"))
     assert exc.text("id") == "Pengaduan berstatus \u201cDiterima\u201d tidak dapat dipindah ke \u201cSelesai - terbukti\u201d."
     assert "\u201cReceived\u201d" in str(exc) and "closed_proven" not in str(exc)
 
@@ -42,7 +43,7 @@ def test_a_status_named_in_a_message_is_shown_by_its_label():
 ])
 def test_a_bundle_error_maps_by_code_or_class_never_by_its_english_text(error, key):
     rejected = bundle_rejected(error)
-    assert rejected.key == key
+    assert rejected.reason == key
     assert str(error) not in rejected.text("id") and str(error) not in rejected.text("en")
     assert str(rejected) == f"{rejected.text('en')} ({error})", "the command line keeps the English detail"
 
@@ -56,19 +57,25 @@ def test_every_bundle_error_code_crypto_raises_has_a_message():
     assert raised == set(BUNDLE_ERROR_KEYS)
 
 
-def test_every_key_raised_has_both_languages():
-    keys = set()
+def test_every_message_raised_is_marked_and_translated():
+    """A staff input error names an ``N_("...")`` literal (so extraction finds it); a refusal names a
+    reason of ``BUNDLE_REFUSALS``; each has its own Indonesian."""
+    messages, reasons = set(), set()
     for name in ("staff.py", "staff_views.py"):
         for node in ast.walk(ast.parse((ROOT / "server" / name).read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
-                    "StaffInputError", "BundleRejected"):
+            called = getattr(node.func, "attr", getattr(node.func, "id", "")) if isinstance(node, ast.Call) else ""
+            if called == "StaffInputError":
+                marked = node.args[0]
+                assert isinstance(marked, ast.Call) and getattr(marked.func, "id", "") == "N_", ast.dump(node)
+                messages.add(marked.args[0].value)
+            elif called == "BundleRejected":
                 first = node.args[0]
                 if isinstance(first, ast.Name) and first.id == "key":
                     continue  # bundle_rejected: one of BUNDLE_ERROR_KEYS, checked below
                 assert isinstance(first, ast.Constant), ast.dump(node)
-                keys.add(first.value)
-    assert len(keys) >= 15
-    keys |= set(BUNDLE_ERROR_KEYS.values()) | {"staff.err.bundle.malformed"}
-    for key in keys:
-        indonesian, english = i18n.MESSAGES[key]
-        assert indonesian and english and indonesian != english, key
+                reasons.add(first.value)
+    assert len(messages) >= 10 and len(reasons) >= 7
+    reasons |= set(BUNDLE_ERROR_KEYS.values()) | {"staff.err.bundle.malformed"}
+    assert reasons <= set(i18n.BUNDLE_REFUSALS)
+    for message in messages | {i18n.BUNDLE_REFUSALS[r] for r in reasons}:
+        assert i18n.translations("id").gettext(message) != message, message
