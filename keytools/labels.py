@@ -9,7 +9,9 @@ are read by keyholders of either language.
 
 from __future__ import annotations
 
-from locales import N_, translate
+from markupsafe import Markup
+
+from locales import N_, translate, translations
 from locales.terms import CATEGORIES, STATUSES
 
 STATUS_KEYS = tuple(STATUSES)
@@ -42,6 +44,45 @@ CASE_WARNINGS: dict[str, str] = {
 def bilingual(message: str) -> str:
     """``message`` (an English msgid) as ``Indonesian / English``."""
     return f"{translate('id', message)} / {translate('en', message)}"
+
+
+def _markup(lang: str, message: str, values: dict[str, object], context: str | None = None) -> Markup:
+    catalog = translations(lang)
+    text = catalog.pgettext(context, message) if context else catalog.gettext(message)
+    return Markup(text) % values
+
+
+def bi(message: str, /, **values: object) -> Markup:
+    """A label for a template: ``Daftar kasus <span lang="en">/ Cases</span>``.
+
+    As in the server's templates, the translation may hold markup and the
+    ``%(name)s`` values are escaped.
+    """
+    return Markup('{} <span lang="en">/ {}</span>').format(_markup("id", message, values),
+                                                        _markup("en", message, values))
+
+
+def pbi(context: str, message: str, /, **values: object) -> Markup:
+    """``bi`` for a word whose Indonesian depends on where it stands (``context``)."""
+    return Markup('{} <span lang="en">/ {}</span>').format(_markup("id", message, values, context),
+                                                        _markup("en", message, values, context))
+
+
+def bis(message: str, /, **values: object) -> Markup:
+    """A sentence for a template: ``Tidak ada. <span lang="en">None.</span>``."""
+    return Markup('{} <span lang="en">{}</span>').format(_markup("id", message, values),
+                                                      _markup("en", message, values))
+
+
+def bis_n(singular: str, plural: str, n: int, /, **values: object) -> Markup:
+    """``bis`` for a sentence with a number, ``%(num)s``, in each language's plural form."""
+    values = {"num": n, **values}
+    return Markup('{} <span lang="en">{}</span>').format(
+        Markup(translations("id").ngettext(singular, plural, n)) % values,
+        Markup(translations("en").ngettext(singular, plural, n)) % values)
+
+
+BILINGUAL = {"bilingual": bilingual, "bi": bi, "pbi": pbi, "bis": bis, "bis_n": bis_n}
 
 
 def status_label(key: str) -> str:

@@ -21,12 +21,15 @@ from urllib.parse import quote
 
 import jinja2
 
+from locales import N_
+
 from .cases import REPORT_FILE, Case, CasesFolder, ItemRecord
 from .deadlines import ACKNOWLEDGE_WORKING_DAYS, case_deadlines
 from .cleaned import CleanedCopy, read_cleaned
 from .files import write_new_file
 from .notes import Note, read_notes
 from .labels import (
+    BILINGUAL,
     STATUS_KEYS,
     category_label,
     flag_label,
@@ -37,14 +40,14 @@ from .labels import (
 from .stats import compute_stats
 
 REPORT_FIELDS = (
-    ("what", "Apa", "What"),
-    ("who", "Siapa", "Who"),
-    ("where", "Di mana", "Where"),
-    ("when", "Kapan", "When"),
-    ("how", "Bagaimana", "How"),
-    ("loss_estimate", "Perkiraan kerugian", "Estimated loss"),
-    ("incident_date", "Tanggal kejadian", "Date of the incident"),
-    ("evidence_note", "Keterangan bukti", "About the evidence"),
+    ("what", N_("What")),
+    ("who", N_("Who")),
+    ("where", N_("Where")),
+    ("when", N_("When")),
+    ("how", N_("How")),
+    ("loss_estimate", N_("Estimated loss")),
+    ("incident_date", N_("Date of the incident")),
+    ("evidence_note", N_("About the evidence")),
 )
 
 
@@ -60,6 +63,7 @@ def _environment() -> tuple[jinja2.Environment, str]:
     css = (root / "reader.css").read_text(encoding="utf-8")
     if "<" in css:
         raise ValueError("reader.css must not contain '<'")
+    env.globals.update(BILINGUAL)
     env.globals.update(status_label=status_label, category_label=category_label, flag_label=flag_label,
                        flag_level=flag_level, warning_label=warning_label, quote=quote, size_label=size_label,
                        css=css, csp=content_security_policy(css), FIELDS=REPORT_FIELDS,

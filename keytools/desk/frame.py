@@ -27,7 +27,7 @@ from crypto.keyring import Keyring
 from ..cleaned import mat2_command
 from ..deadlines import ACKNOWLEDGE_WORKING_DAYS
 from ..errors import KeytoolsError
-from ..labels import STATUS_KEYS, category_label, flag_label, flag_level, status_label, warning_label
+from ..labels import BILINGUAL, STATUS_KEYS, category_label, flag_label, flag_level, status_label, warning_label
 from ..reader import REPORT_FIELDS, size_label
 from .appkeys import STATE, TEMPLATES
 from .errors import BadRequest, DeskError, NotFound, message_of
@@ -61,6 +61,7 @@ def template_environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals.update(BILINGUAL)
     env.globals.update(status_label=status_label, category_label=category_label, flag_label=flag_label,
                        flag_level=flag_level, warning_label=warning_label, size_label=size_label,
                        FIELDS=REPORT_FIELDS, STATUS_KEYS=STATUS_KEYS, ACK_DAYS=ACKNOWLEDGE_WORKING_DAYS,
