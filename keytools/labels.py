@@ -41,9 +41,9 @@ CASE_WARNINGS: dict[str, str] = {
 }
 
 
-def bilingual(message: str) -> str:
-    """``message`` (an English msgid) as ``Indonesian / English``."""
-    return f"{translate('id', message)} / {translate('en', message)}"
+def bilingual(message: str, /, **values: object) -> str:
+    """``message`` (an English msgid) as plain text, ``Indonesian / English``, its ``%(name)s`` filled in."""
+    return f"{translate('id', message, **values)} / {translate('en', message, **values)}"
 
 
 def _markup(lang: str, message: str, values: dict[str, object], context: str | None = None) -> Markup:

@@ -8,33 +8,43 @@
 
 Every other ``KeytoolsError`` (a damaged bundle, a reply that is empty) is
 shown with its message and hint as a 400 page; the message (Indonesian,
-then English) is the first argument.
+then English: ``labels.bilingual``) is the first argument, else the class's
+``message`` (a msgid of the catalogs, ``locales/``) in both languages.
 """
 
 from __future__ import annotations
 
+from locales import N_
+
 from ..errors import KeytoolsError
+from ..labels import bilingual
 
 
 class DeskError(KeytoolsError):
     status = 400
+    message = N_("The request could not be processed.")
+
+    def __init__(self, message: str | None = None, *, hint: str | None = None) -> None:
+        super().__init__(message or bilingual(self.message), hint=hint)
 
 
 class BadRequest(DeskError):
-    """Permintaan tidak dapat diproses. / The request could not be processed."""
+    """The request could not be processed."""
 
 
 class NotFound(DeskError):
-    """Halaman, kasus, atau lampiran ini tidak ada. / This page, case or attachment does not exist."""
+    """This page, case or attachment does not exist."""
 
     status = 404
+    message = N_("This page, case or attachment does not exist.")
 
 
 class Busy(DeskError):
-    """Meja kerja sedang sibuk; coba lagi sebentar lagi. / The desk is busy; try again in a moment."""
+    """The desk is busy; try again in a moment."""
 
     status = 503
+    message = N_("The desk is busy; try again in a moment.")
 
 
 def message_of(exc: DeskError) -> str:
-    return str(exc) if exc.args and exc.args[0] else (type(exc).__doc__ or "").strip()
+    return str(exc)

@@ -24,10 +24,12 @@ from aiohttp import web
 
 from crypto.keyring import Keyring
 
+from locales import N_
+
 from ..cleaned import mat2_command
 from ..deadlines import ACKNOWLEDGE_WORKING_DAYS
 from ..errors import KeytoolsError
-from ..labels import BILINGUAL, STATUS_KEYS, category_label, flag_label, flag_level, status_label, warning_label
+from ..labels import BILINGUAL, STATUS_KEYS, bilingual, category_label, flag_label, flag_level, status_label, warning_label
 from ..reader import REPORT_FIELDS, size_label
 from .appkeys import STATE, TEMPLATES
 from .errors import BadRequest, DeskError, NotFound, message_of
@@ -89,8 +91,7 @@ def check_csrf(request: web.Request, submitted: str) -> None:
     expected = request.cookies.get(CSRF_COOKIE, "")
     if len(expected) != 43 or not hmac.compare_digest(expected.encode("utf-8", "replace"),
                                                       submitted.encode("utf-8", "replace")):
-        raise BadRequest("Formulir ini kedaluwarsa; muat ulang halaman dan coba lagi. / "
-                         "This form has expired; reload the page and try again.")
+        raise BadRequest(bilingual(N_("This form has expired; reload the page and try again.")))
 
 
 def set_cookie(response: web.StreamResponse, name: str, value: str) -> None:
@@ -123,7 +124,7 @@ async def read_form(request: web.Request, limit: int = 8192, fields: int = 8) ->
         raise BadRequest()
     body = await request.content.read(limit + 1)
     if len(body) > limit:
-        raise BadRequest("Isian terlalu panjang. / The form is too long.")
+        raise BadRequest(bilingual(N_("The form is too long.")))
     try:
         form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=fields))
     except (UnicodeDecodeError, ValueError):
@@ -161,8 +162,7 @@ async def frame_middleware(request: web.Request, handler: Handler) -> web.Stream
     if request["ring"] is None and not request.path.startswith(OPEN_PATHS):
         if request.method == "GET":
             raise redirect(request, "/unlock")
-        return error_page(request, 403, "Meja kerja terkunci; buka kuncinya lagi. / "
-                                        "The desk is locked; unlock it again.")
+        return error_page(request, 403, bilingual(N_("The desk is locked; unlock it again.")))
     try:
         return await handler(request)
     except DeskError as exc:
@@ -172,8 +172,8 @@ async def frame_middleware(request: web.Request, handler: Handler) -> web.Stream
     except OSError as exc:  # a full disk, a folder gone: the file operations say which, never what was in it
         log.error("file error %s", exc.strerror)
         return error_page(request, 507 if exc.errno == errno.ENOSPC else 500,
-                          f"Berkas tidak dapat dibaca atau ditulis ({exc.strerror}); tidak ada yang diubah sebagian. / "
-                          "A file could not be read or written; nothing was changed halfway.")
+                          bilingual(N_("A file could not be read or written (%(error)s); nothing was changed halfway."),
+                                    error=exc.strerror))
     except web.HTTPNotFound:
         return error_page(request, 404, message_of(NotFound()))
     except web.HTTPMethodNotAllowed:
@@ -188,8 +188,7 @@ async def frame_middleware(request: web.Request, handler: Handler) -> web.Stream
             tb = tb.tb_next
         where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
         log.error("internal error %s at %s", type(exc).__name__, where)
-        return error_page(request, 500, "Terjadi kesalahan di meja kerja; tidak ada yang diubah sebagian. / "
-                                         "The desk made an error; nothing was changed halfway.")
+        return error_page(request, 500, bilingual(N_("The desk made an error; nothing was changed halfway.")))
 
 
 def error_page(request: web.Request, status: int, message: str, hint: str | None = None) -> web.Response:

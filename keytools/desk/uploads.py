@@ -18,7 +18,10 @@ from typing import Iterator
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from locales import N_
+
 from ..errors import UsageError
+from ..labels import bilingual
 from .errors import BadRequest
 from .frame import check_csrf
 
@@ -90,5 +93,5 @@ async def receive_bundle(request: web.Request, target: Path) -> int:
         raise UsageError(f"the bundle could not be stored on this computer: {exc.strerror}",
                          hint="make room on the disk of the cases folder, then import again") from None
     if size <= 0:
-        raise BadRequest("Pilih berkas ekspor (.zip) lebih dulu. / Choose an export bundle (.zip) first.")
+        raise BadRequest(bilingual(N_("Choose an export bundle (.zip) first.")))
     return size

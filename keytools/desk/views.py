@@ -17,13 +17,15 @@ from crypto.errors import FormatError
 from crypto.items import check_report_code
 from crypto.keyring import Keyring
 
+from locales import N_
+
 from ..cases import Case, CasesFolder, ItemRecord
 from ..cleaned import clean_attachment, read_cleaned
 from ..deadlines import case_deadlines
 from ..errors import KeytoolsError, UsageError
 from ..files import write_new_file
 from ..keyfile import read_keyring_file, unlock_keyring
-from ..labels import STATUS_KEYS, flag_level
+from ..labels import STATUS_KEYS, bilingual, flag_level
 from ..notes import add_note
 from ..opener import OpenSummary, open_bundle
 from ..outbox import Outbox, TakenBundle
@@ -39,10 +41,9 @@ from .uploads import receive_bundle, upload_file
 MAX_PASSPHRASE_CHARS = 1024
 MAX_REPLY_FORM = 512 * 1024  # 20,000 characters, each up to 4 UTF-8 bytes, each byte up to 3 when urlencoded
 MAX_SEARCH_CHARS = 40
-BUSY_KEEPS_TEXT = ("Meja kerja sedang sibuk (misalnya mengimpor); teks Anda masih di bawah, kirim lagi sebentar "
-                   "lagi. / The desk is busy (importing, say); your text is still below: send it again in a moment.")
-NOTE_REFUSED = ("Catatan kosong atau lebih dari 20.000 karakter; teks Anda masih di bawah. / "
-                "The note is empty or longer than 20,000 characters; your text is still below.")
+BUSY_KEEPS_TEXT = bilingual(N_("The desk is busy (importing, say); your text is still below: send it again in a "
+                                "moment."))
+NOTE_REFUSED = bilingual(N_("The note is empty or longer than 20,000 characters; your text is still below."))
 
 
 def _folder(request: web.Request) -> CasesFolder:
@@ -71,7 +72,7 @@ async def unlock(request: web.Request) -> web.StreamResponse:
     form = await read_form(request, limit=4 * MAX_PASSPHRASE_CHARS * 3)
     passphrase = form.get("passphrase", "")
     if len(passphrase) > MAX_PASSPHRASE_CHARS:
-        raise BadRequest("Frasa sandi terlalu panjang. / The passphrase is too long.")
+        raise BadRequest(bilingual(N_("The passphrase is too long.")))
     state = request.app[STATE]
     if state.unlocking:
         raise Busy()
@@ -143,12 +144,11 @@ def _case(folder: CasesFolder, code: str) -> Case:
     try:
         check_report_code(code)
     except FormatError:
-        raise NotFound("Kasus ini tidak ada di komputer ini. / There is no such case on this computer.") from None
+        raise NotFound(bilingual(N_("There is no such case on this computer."))) from None
     case = folder.load_case(code)
     if case is None:
-        raise NotFound("Kasus ini tidak ada di komputer ini. / There is no such case on this computer.",
-                       hint="Impor berkas ekspor yang memuatnya lebih dulu. / "
-                            "Import an export bundle that holds it first.")
+        raise NotFound(bilingual(N_("There is no such case on this computer.")),
+                       hint=bilingual(N_("Import an export bundle that holds it first.")))
     return case
 
 
@@ -194,7 +194,7 @@ def _file_response(path: Path) -> web.FileResponse:
 def _attachment_record(case: Case, item_id: str) -> ItemRecord:
     record = case.items.get(item_id)
     if record is None or record.kind != "attachment":
-        raise NotFound("Lampiran ini tidak ada. / There is no such attachment.")
+        raise NotFound(bilingual(N_("There is no such attachment.")))
     return record
 
 
@@ -203,7 +203,7 @@ async def cleaned_copy(request: web.Request) -> web.StreamResponse:
     case = await asyncio.to_thread(_case, folder, request.match_info["code"])
     copy = (await asyncio.to_thread(read_cleaned, folder, case.report_code)).get(request.match_info["item_id"])
     if copy is None:
-        raise NotFound("Salinan bersih ini belum dibuat. / This cleaned copy has not been made.")
+        raise NotFound(bilingual(N_("This cleaned copy has not been made.")))
     return _file_response(folder.case_dir(case.report_code) / copy.file)
 
 
@@ -229,8 +229,7 @@ async def reply(request: web.Request) -> web.StreamResponse:
     try:
         text = clean_message(body)
     except KeytoolsError:
-        error = ("Balasan kosong atau lebih dari 20.000 karakter; teks Anda masih di bawah. / "
-                 "The reply is empty or longer than 20,000 characters; your text is still below.")
+        error = (bilingual(N_("The reply is empty or longer than 20,000 characters; your text is still below.")))
         return await asyncio.to_thread(_case_page, request, folder, case, status=400, body=body, chosen=chosen,
                                        error=error)
     try:
@@ -296,7 +295,7 @@ async def import_inbox(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     name = form.get("name", "")
     if name not in await asyncio.to_thread(_inbox, request):
-        raise NotFound("Berkas ini tidak ada di folder masuk. / This file is not in the inbox folder.")
+        raise NotFound(bilingual(N_("This file is not in the inbox folder.")))
     async with _work(request):
         summary = await asyncio.to_thread(_open, request.app[STATE].config.inbox / name, request)
     return render(request, "imported.html", summary=summary)
