@@ -27,17 +27,20 @@ def compile_catalogs(source: Path, target: Path) -> None:
             write_mo(f, catalog)
 
 
+SOURCE = Path(__file__).resolve().parent / "locales"
+
+
 class build_py_with_catalogs(build_py):
     def run(self) -> None:
         super().run()
-        source = Path(__file__).resolve().parent / "locales"
-        target = source if self.editable_mode else Path(self.build_lib) / "locales"
-        compile_catalogs(source, target)
+        compile_catalogs(SOURCE, SOURCE if self.editable_mode else Path(self.build_lib) / "locales")
 
     def get_outputs(self, include_bytecode: bool = True) -> list[str]:
-        mos = [str(Path(self.build_lib) / "locales" / po.relative_to(Path("locales")).with_suffix(".mo"))
-               for po in Path("locales").glob("*/LC_MESSAGES/*.po")]
-        return super().get_outputs(include_bytecode) + ([] if self.editable_mode else mos)
+        if self.editable_mode:
+            return super().get_outputs(include_bytecode)
+        target = Path(self.build_lib) / "locales"
+        return super().get_outputs(include_bytecode) + [
+            str(target / po.relative_to(SOURCE).with_suffix(".mo")) for po in SOURCE.glob("*/LC_MESSAGES/*.po")]
 
 
 setup(cmdclass={"build_py": build_py_with_catalogs})
