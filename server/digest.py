@@ -25,18 +25,31 @@ of the next day. Deadlines are as of D: due within two working days
 from __future__ import annotations
 
 import secrets
+import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Callable
+
+from locales import N_, translate
 
 from .config import AlertsConfig, Config, calendar_of
 from .staff import case_rows
 from .storage import AlertState, Store
 
-SUBJECT = "WBS: ringkasan harian / daily digest"
-TRIAL_SUBJECT = "WBS: uji pengiriman / test message"
+
+def _subject(message: str) -> str:
+    """The same subject every day and for every reader: both languages."""
+    return "WBS: " + " / ".join(translate(lang, message) for lang in ("id", "en"))
+
+
+SUBJECT = _subject(N_("daily digest"))
+TRIAL_SUBJECT = _subject(N_("test message"))
+
 COUNT_WIDTH = 6
+LABEL_WIDTH = 39  # a count's label and its dots: every count starts in the same column
+TEXT_WIDTH = 70
 
 
 @dataclass(frozen=True)
@@ -76,52 +89,45 @@ def _count(n: int) -> str:
     return f"{n:>{COUNT_WIDTH}}"
 
 
+def _row(label: str, n: int) -> str:
+    return f"{label} {'.' * (LABEL_WIDTH - len(label))} {_count(n)}"
+
+
+def _in_each_language(section: Callable[[str], list[str]]) -> str:
+    """The same text in Bahasa Indonesia, then in English below: no setting changes a mail."""
+    return "\n--\n\n".join("\n".join(section(lang)) + "\n" for lang in ("id", "en"))
+
+
 def body(digest: Digest, instance_name: str) -> str:
     d, first, last = digest.day.isoformat(), digest.first.isoformat(), digest.last.isoformat()
-    return f"""\
-Ringkasan harian WBS - {instance_name}
-Tanggal: {d}
 
-Pengaduan baru ......................... {_count(digest.new_reports)}
-Pesan baru dari pelapor ................ {_count(digest.new_messages)}
-Tenggat dalam 2 hari kerja ............. {_count(digest.due_soon)}
-Tenggat terlewat ....................... {_count(digest.overdue)}
-
-"Baru": masuk pada {first} s.d. {last}.
-Ringkasan ini dikirim setiap hari, juga bila tidak ada apa pun, dan
-tidak memuat kode, kategori, atau isi pengaduan. Rinciannya ada di
-situs staf.
-
---
-
-WBS daily digest - {instance_name}
-Date: {d}
-
-New reports ............................ {_count(digest.new_reports)}
-New messages from reporters ............ {_count(digest.new_messages)}
-Deadlines within 2 working days ........ {_count(digest.due_soon)}
-Overdue deadlines ...................... {_count(digest.overdue)}
-
-"New": arrived from {first} to {last}.
-This digest is sent every day, also when nothing happened, and holds
-no report code, category or content. The details are on the staff
-site.
-"""
+    def section(lang: str) -> list[str]:
+        return [
+            translate(lang, N_("WBS daily digest - %(name)s"), name=instance_name),
+            translate(lang, N_("Date: %(day)s"), day=d),
+            "",
+            _row(translate(lang, N_("New reports")), digest.new_reports),
+            _row(translate(lang, N_("New messages from reporters")), digest.new_messages),
+            _row(translate(lang, N_("Deadlines within 2 working days")), digest.due_soon),
+            _row(translate(lang, N_("Overdue deadlines")), digest.overdue),
+            "",
+            translate(lang, N_('"New": arrived from %(first)s to %(last)s.'), first=first, last=last),
+            *textwrap.wrap(translate(lang, N_("This digest is sent every day, also when nothing happened, and holds no "
+                                              "report code, category or content. The details are on the staff site.")),
+                           TEXT_WIDTH),
+        ]
+    return _in_each_language(section)
 
 
-TRIAL_BODY = """\
-Uji pengiriman WBS - {instance_name}
-
-Pesan ini dikirim dengan 'wbs alerts test'. Bila Anda membacanya,
-ringkasan harian dapat sampai ke alamat ini.
-
---
-
-WBS test message - {instance_name}
-
-This message was sent by 'wbs alerts test'. If you can read it, the
-daily digest can reach this address.
-"""
+def trial_body(instance_name: str) -> str:
+    def section(lang: str) -> list[str]:
+        return [
+            translate(lang, N_("WBS test message - %(name)s"), name=instance_name),
+            "",
+            *textwrap.wrap(translate(lang, N_("This message was sent by 'wbs alerts test'. If you can read it, the "
+                                              "daily digest can reach this address.")), TEXT_WIDTH),
+        ]
+    return _in_each_language(section)
 
 
 def _message(alerts: AlertsConfig, subject: str, text: str, now: datetime) -> EmailMessage:
@@ -143,4 +149,4 @@ def digest_message(alerts: AlertsConfig, digest: Digest, instance_name: str, now
 
 
 def trial_message(alerts: AlertsConfig, instance_name: str, now: datetime) -> EmailMessage:
-    return _message(alerts, TRIAL_SUBJECT, TRIAL_BODY.format(instance_name=instance_name), now)
+    return _message(alerts, TRIAL_SUBJECT, trial_body(instance_name), now)

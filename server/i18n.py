@@ -2,9 +2,10 @@
 
 Every string a page shows is an English msgid in the gettext catalogs of
 ``locales/`` (docs/translating.md). Templates ask with ``_('...')``,
-``{% trans %}`` and ``{% trans count=n %}...{% pluralize %}``; Python code
-marks a msgid with ``N_("...")`` where it is chosen and calls
-``translate(lang, msgid, **values)`` where it is shown.
+``ngettext('...', '...', n)`` and ``{% trans %}...{% endtrans %}``; Python
+code marks a msgid with ``N_("...")`` where it is chosen and calls
+``translate(lang, msgid, **values)`` where it is shown. The tables here map
+the keys the code stores (a status, a role, an alert's reason) to msgids.
 """
 
 from __future__ import annotations
