@@ -58,11 +58,6 @@ def translate(lang: str, message: str, **values: object) -> str:
     return translations(lang).gettext(message) % values
 
 
-def translate_plural(lang: str, singular: str, plural: str, n: int, **values: object) -> str:
-    """The form of ``singular``/``plural`` for ``n`` in ``lang``; ``%(num)s`` is ``n``."""
-    return translations(lang).ngettext(singular, plural, n) % {"num": n, **values}
-
-
 def translate_in(lang: str, context: str, message: str) -> str:
     """``message`` in ``lang`` where the English word alone is ambiguous (``May`` the month)."""
     return translations(lang).pgettext(context, message)

@@ -22,7 +22,7 @@ LOCALES = ROOT / "locales"
 POT = LOCALES / "wbs.pot"
 DOMAIN = "wbs"
 # Beside Babel's defaults (_, gettext, ngettext, N_, pgettext, ...): the helpers of locales/ and keytools/labels.py.
-KEYWORDS = ["translate:2", "translate_plural:2,3", "translate_in:2c,3", "NC_:1c,2",
+KEYWORDS = ["translate:2", "translate_in:2c,3", "NC_:1c,2",
             "bilingual", "bi", "pbi:1c,2", "bis", "bis_n:1,2"]
 WIDTH = "100"
 

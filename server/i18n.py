@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import jinja2
 
-from locales import (DEFAULT_LANG, LANGS, LANGUAGE_NAMES, N_, NC_, translate, translate_in, translate_plural,
-                     translations)
+from locales import DEFAULT_LANG, LANGS, LANGUAGE_NAMES, N_, NC_, translate, translate_in, translations
 from locales.terms import CATEGORIES, STATUSES
 
 __all__ = ["CATEGORIES", "DEFAULT_LANG", "LANGS", "LANGUAGE_NAMES", "STATUSES", "alert_reason", "category_label",
            "install", "item_label", "key_state_label", "long_date", "month_label", "number", "role_label", "size_label",
-           "status_explained", "status_label", "translate", "translate_plural"]
+           "status_explained", "status_label", "translate"]
 
 STATUS_EXPLAINED: dict[str, str] = {
     "received": N_("Your report is stored and waiting to be examined."),
