@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
@@ -35,6 +37,11 @@ def extract_args(output: Path) -> list[str]:
             "--copyright-holder=The WBS contributors", "--msgid-bugs-address=", "-o", str(output), "."]
 
 
+def _undated(pot: Path) -> list[str]:
+    """A template's lines but its creation date: a new date alone is no change worth a diff."""
+    return [line for line in pot.read_text(encoding="utf-8").splitlines() if "POT-Creation-Date:" not in line]
+
+
 def run(args: list[str]) -> None:
     CommandLineInterface().run(args)
 
@@ -44,10 +51,14 @@ def main(argv: list[str]) -> int:
     if command == "extract" and len(argv) <= 2:
         output = Path(argv[1]).resolve() if len(argv) == 2 else POT
         os.chdir(ROOT)
-        run(extract_args(output))
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = Path(tmp) / "wbs.pot"
+            run(extract_args(fresh))
+            if not output.exists() or _undated(fresh) != _undated(output):
+                shutil.copyfile(fresh, output)
     elif command == "update":
         run(["pybabel", "-q", "update", "-i", str(POT), "-d", str(LOCALES), "-D", DOMAIN, "-w", WIDTH,
-             "--ignore-obsolete", "--no-fuzzy-matching"])
+             "--ignore-obsolete", "--no-fuzzy-matching", "--ignore-pot-creation-date"])
     elif command == "compile":
         run(["pybabel", "-q", "compile", "-d", str(LOCALES), "-D", DOMAIN, "--statistics"])
     elif command == "init" and len(argv) == 2:
