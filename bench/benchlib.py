@@ -116,8 +116,15 @@ def code_env(code: Path | None = None) -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(code or CODE))
 
 
+# The command's module in the tree on PYTHONPATH: trees from before server/ had sub-packages
+# (bench/compare.py may compare with one) have it at server.cli.
+WBS_MAIN = ("import os, runpy, server; runpy.run_module('server.operations.cli' "
+            "if os.path.isdir(os.path.join(server.__path__[0], 'operations')) else 'server.cli', "
+            "run_name='__main__', alter_sys=True)")
+
+
 def wbs_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "server.cli", *args]
+    return [sys.executable, "-c", WBS_MAIN, *args]
 
 
 def wbs(*args: str, cwd: Path | None = None, timeout: float = 300, code: Path | None = None) -> subprocess.CompletedProcess:

@@ -113,7 +113,7 @@ def tenant_tables(count: int) -> str:
 def tenant_server(home: Path, count: int) -> Server:
     """``wbs init`` of ``count`` tenants, each with an organisation key of its own."""
     from crypto.keyring import new_keyring
-    from server.datafolder import DataFolder
+    from server.storage.datafolder import DataFolder
     from server.tenants import tenant_folder
 
     home.mkdir(parents=True)

@@ -10,21 +10,21 @@ from typing import AsyncIterator, Callable
 import jinja2
 from aiohttp import web, web_response
 
-from . import i18n
-from .acceptlog import AcceptErrorLog
-from .alerts import daily_digest
-from .appkeys import CONTEXT, STAFF_SESSIONS, STAFF_THROTTLE, TEMPLATES
-from .config import Config
-from .connections import ListenerGuard, ListenerLimits, Middleware, connection_middleware
-from .context import Context, TenantLanes
-from .datafolder import DataFolder
-from .descriptors import plan_connections, raise_open_file_limit
-from .retention import daily_purge
-from .routes import reporter_routes, staff_routes
-from .staff import StaffSessions
-from .tenants import tenant_config
-from .throttle import LoginThrottle
-from .web import frame_middleware, on_prepare, template_environment, without_date_header
+from server import i18n
+from server.appkeys import CONTEXT, STAFF_SESSIONS, STAFF_THROTTLE, TEMPLATES
+from server.config import Config
+from server.context import Context, TenantLanes
+from server.defences.acceptlog import AcceptErrorLog
+from server.defences.connections import ListenerGuard, ListenerLimits, Middleware, connection_middleware
+from server.defences.descriptors import plan_connections, raise_open_file_limit
+from server.defences.throttle import LoginThrottle
+from server.operations.alerts import daily_digest
+from server.operations.retention import daily_purge
+from server.routes import reporter_routes, staff_routes
+from server.staff.workflow import StaffSessions
+from server.storage.datafolder import DataFolder
+from server.tenants import tenant_config
+from server.web import frame_middleware, on_prepare, template_environment, without_date_header
 
 log = logging.getLogger("wbs")
 

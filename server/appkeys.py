@@ -5,9 +5,9 @@ from __future__ import annotations
 import jinja2
 from aiohttp import web
 
-from .context import Context
-from .staff import StaffSessions
-from .throttle import LoginThrottle
+from server.context import Context
+from server.defences.throttle import LoginThrottle
+from server.staff.workflow import StaffSessions
 
 CONTEXT = web.AppKey("context", Context)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workdays import Calendar, CalendarError, load_calendar
 
-from .errors import ConfigError
+from server.errors import ConfigError
 
 if TYPE_CHECKING:
-    from .tenants import Tenant
+    from server.tenants import Tenant
 
 MiB = 1024 * 1024
 
@@ -39,7 +39,7 @@ class Config:
     max_text_chars: int = 20_000
     max_short_chars: int = 300
     min_free_bytes: int = 2048 * MiB
-    # Uploads at once, how slow one may be (server/uploadlimits.py), and the threads that seal them
+    # Uploads at once, how slow one may be (server/defences/uploadlimits.py), and the threads that seal them
     max_uploads: int = 16
     upload_idle_seconds: float = 60.0
     upload_grace_seconds: float = 120.0
@@ -78,7 +78,7 @@ class Config:
     # Deployment
     allow_non_loopback: bool = False
     onion_address: str = ""
-    # Connections, per listener (server/connections.py says why these values suit Tor)
+    # Connections, per listener (server/defences/connections.py says why these values suit Tor)
     header_timeout_seconds: float = 40.0
     idle_timeout_seconds: float = 60.0
     reporter_max_connections: int = 4096
@@ -88,7 +88,7 @@ class Config:
     circuit_max_connections: int = 20
     # The IANA time zone whose calendar decides which day a thing happened (WITA for Klungkung)
     timezone: str = "Asia/Makassar"
-    # The daily digest by e-mail (the [alerts] table; server/alerts.py). None: no mail is sent.
+    # The daily digest by e-mail (the [alerts] table; server/operations/alerts.py). None: no mail is sent.
     alerts: AlertsConfig | None = None
     # Many Inspektorats on one server (the [[tenants]] tables; server/tenants.py). Empty: one WBS, as always.
     tenants: tuple[Tenant, ...] = ()
@@ -299,13 +299,13 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
         if alerts is not None:
             values["alerts"] = _alerts_from_toml(alerts)
         if tenants is not None:
-            from .tenants import parse_tenants
+            from server.tenants import parse_tenants
 
             values["tenants"] = parse_tenants(tenants, _coerce)
     values.update({k: v for k, v in overrides.items() if v is not None})
     config = check(replace(Config(), **values))
     if config.tenants:
-        from .tenants import tenant_config
+        from server.tenants import tenant_config
 
         for tenant in config.tenants:
             tenant_config(config, tenant)

@@ -11,18 +11,18 @@ from typing import Any, Callable, TypeVar
 
 from crypto.keys import PublicKeyFile
 
-from .blobstore import BlobStore
+from server.storage.blobstore import BlobStore
 from workdays import CalendarError
 
-from .config import Config, zone_of
-from .datafolder import DataFolder
-from .deadlines import CalendarState
-from .errors import ConfigError, NoOrgKey
-from .kdfpool import CREATE, LOGIN, STAFF, KdfPool
-from .sessions import SessionStore
-from .storage import Store
-from .throttle import CircuitLimit, LoginThrottle, RateLimit
-from .uploadlimits import Pace, UploadSlots
+from server.config import Config, zone_of
+from server.defences.kdfpool import CREATE, LOGIN, STAFF, KdfPool
+from server.defences.sessions import SessionStore
+from server.defences.throttle import CircuitLimit, LoginThrottle, RateLimit
+from server.defences.uploadlimits import Pace, UploadSlots
+from server.errors import ConfigError, NoOrgKey
+from server.staff.deadlines import CalendarState
+from server.storage.datafolder import DataFolder
+from server.storage.store import Store
 
 log = logging.getLogger("wbs")
 T = TypeVar("T")

@@ -30,7 +30,7 @@ STATUS_EXPLAINED: dict[str, str] = {
     "rejected": N_("The report does not meet the criteria and will not be followed up."),
 }
 
-# Why the daily digest failed (server/alerts.py REASONS names the same keys for the log), on the dashboard.
+# Why the daily digest failed (server/operations/alerts.py REASONS names the same keys for the log), on the dashboard.
 ALERT_REASONS: dict[str, str] = {
     "refused": N_("the mail server could not be reached or refused the connection."),
     "timeout": N_("the mail server did not answer in time."),
@@ -42,7 +42,7 @@ ALERT_REASONS: dict[str, str] = {
     "password": N_("the password file (smtp_password_file) cannot be read."),
 }
 
-# Why a reply bundle is refused (server/staff.py BundleRejected): the reason, a key the audit log
+# Why a reply bundle is refused (server/staff/workflow.py BundleRejected): the reason, a key the audit log
 # keeps, and its message.
 BUNDLE_REFUSALS: dict[str, str] = {
     "staff.err.bundle.bad_signature": N_("The reply bundle's signature is not valid: the file is damaged or was "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import views
+from server.reporter import views
 
 STATIC = Path(str(resources.files("templates").joinpath("static")))
 # A few small files, read once (no blocking read on the loop).
@@ -50,7 +50,7 @@ def reporter_routes(app: web.Application) -> None:
 
 
 def staff_routes(app: web.Application) -> None:
-    from . import staff_views as v
+    from server.staff import views as v
 
     r = app.router
     r.add_get("/staff/login", v.login_form)

@@ -18,10 +18,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
+from server.errors import ConfigError
 
 if TYPE_CHECKING:
-    from .config import Config
+    from server.config import Config
 
 TENANTS_SUBFOLDER = "tenants"
 SLUG_RE = re.compile(r"[a-z0-9-]{2,32}\Z")
@@ -57,7 +57,7 @@ def tenant_folder(data_dir: Path, slug: str) -> Path:
 
 def tenant_config(base: "Config", tenant: Tenant) -> "Config":
     """The whole configuration one tenant runs with: its own folder, name, prefix and overrides."""
-    from .config import _ONION, check
+    from server.config import _ONION, check
 
     # The home page shows reporters its onion address to compare: the tenant's first one.
     onion = next((host for host in tenant.hosts if _ONION.match(host)), "")
@@ -132,7 +132,7 @@ def _tenant(raw: Any, index: int, coerce: Any) -> Tenant:
             except ConfigError as exc:
                 raise ConfigError(f"{where}: {exc}") from None
     if "alerts" in raw:
-        from .config import _alerts_from_toml
+        from server.config import _alerts_from_toml
 
         try:
             overrides.append(("alerts", _alerts_from_toml(raw["alerts"])))

@@ -18,11 +18,11 @@ from typing import Any, Awaitable, Callable
 import jinja2
 from aiohttp import web
 
-from . import i18n
-from .appkeys import CONTEXT, STAFF_SESSIONS, TEMPLATES
-from .errors import BadRequest, NotFound, PayloadTooLarge, ServerError, UploadAborted, UploadStalled
-from .sessions import SESSION_COOKIE, Session
-from .tokens import same_token
+from server import i18n
+from server.appkeys import CONTEXT, STAFF_SESSIONS, TEMPLATES
+from server.defences.sessions import SESSION_COOKIE, Session
+from server.defences.tokens import same_token
+from server.errors import BadRequest, NotFound, PayloadTooLarge, ServerError, UploadAborted, UploadStalled
 
 log = logging.getLogger("wbs")
 

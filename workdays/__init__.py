@@ -3,7 +3,7 @@ national holidays, the cuti bersama, Bali's regional holy days and the
 Inspektorat's own list.
 
 Both halves count deadlines in working days: the server for its staff pages
-(``server/deadlines.py``) and the offline workstation for its reader and
+(``server/staff/deadlines.py``) and the offline workstation for its reader and
 desk (``keytools/deadlines.py``). Neither may import the other, and
 ``crypto/`` is the protocol layer, so this pure calendar arithmetic lives
 in its own package that imports only the standard library and ``holidays``.

@@ -29,7 +29,7 @@ def free_port() -> int:
 
 
 def wbs(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "server.operations.cli", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     if check:
         assert done.returncode == 0, done.stderr
@@ -94,7 +94,7 @@ def start_server(tmp: Path, keyring: Keyring | None = None, *, data: Path | None
         wbs("keys", "install", str(tmp / "org.pub.json"), "--config", str(config))
     log = tmp / f"server-{port}.log"
     out = open(log, "wb")
-    process = subprocess.Popen([*prefix, sys.executable, "-m", "server.cli", "serve", "--config", str(config)],
+    process = subprocess.Popen([*prefix, sys.executable, "-m", "server.operations.cli", "serve", "--config", str(config)],
                                stdout=out, stderr=subprocess.STDOUT, cwd=tmp,
                                env=dict(os.environ, PYTHONPATH=str(ROOT)))
     deadline = time.monotonic() + 30

@@ -22,10 +22,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from conftest import free_port, start_server, wbs
-from server.alerts import AlertError, DigestSchedule, daily_digest, send_mail
 from server.config import load_config, zone_of
-from server.digest import SUBJECT, TRIAL_SUBJECT, trial_message
-from server.storage import Store
+from server.operations.alerts import AlertError, DigestSchedule, daily_digest, send_mail
+from server.operations.digest import SUBJECT, TRIAL_SUBJECT, trial_message
+from server.storage.store import Store
 from test_reporter_journey import REPORT, login as reporter_login, submit
 from test_staff import Staff
 from wbsclient import FileField

@@ -15,7 +15,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from server.connections import MAX_HEAD_BYTES, ListenerGuard, ListenerLimits, connection_middleware
+from server.defences.connections import MAX_HEAD_BYTES, ListenerGuard, ListenerLimits, connection_middleware
 
 HOME = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 SLOW = b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"

@@ -54,7 +54,7 @@ class DemoServer:
         self.log = cwd / "demo.log"
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "serve", "--demo", "--reporter-addr", f"127.0.0.1:{self.port}",
+                [sys.executable, "-m", "server.operations.cli", "serve", "--demo", "--reporter-addr", f"127.0.0.1:{self.port}",
                  "--staff-addr", f"127.0.0.1:{self.staff_port}"],
                 stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=dict(os.environ, PYTHONPATH=str(ROOT)))
         deadline = time.monotonic() + 60

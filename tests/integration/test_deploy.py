@@ -34,9 +34,9 @@ from pathlib import Path
 from conftest import ROOT, free_port, wbs, write_config
 from crypto.kdf import TEST_CHEAPEST
 from crypto.keyring import new_keyring
-from server.checks import PROBLEM, WARNING, run_checks
 from server.config import is_loopback, load_config, split_addr
-from server.descriptors import plan_connections
+from server.defences.descriptors import plan_connections
+from server.operations.checks import PROBLEM, WARNING, run_checks
 from skips import require_root, skip_or_fail
 from test_reporter_journey import login, submit
 from wbsclient import Client, FileField
@@ -401,7 +401,7 @@ def test_server_works_without_writable_executable_memory(tmp_path):
     log = tmp_path / "server.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-c", MDWE_LAUNCHER, sys.executable, "-m", "server.cli", "serve", "--config", str(config)],
+            [sys.executable, "-c", MDWE_LAUNCHER, sys.executable, "-m", "server.operations.cli", "serve", "--config", str(config)],
             stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     try:
         def listening() -> bool:

@@ -17,8 +17,8 @@ from conftest import start_server, wbs
 from crypto.encoding import new_item_id, unb64
 from crypto.keyring import new_keyring
 from crypto.reply_bundle import ReplyEntry, build_reply_bundle
-from server.audit_labels import KNOWN_ACTIONS
 from server.config import AlertsConfig, Config
+from server.staff.audit_labels import KNOWN_ACTIONS
 from test_replays_and_audit import db_rows, reply_bundle, upload
 from test_reporter_journey import login as reporter_login, submit
 from test_staff import Staff

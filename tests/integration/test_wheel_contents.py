@@ -54,6 +54,6 @@ def test_the_wheel_holds_every_file_of_the_packages_and_no_warning(tmp_path):
     expected |= {n[:-3] + ".mo" for n in files if n.startswith("locales/") and n.endswith(".po")}
     assert sorted(expected - shipped) == [], "tracked files the wheel leaves out"
     assert sorted(shipped - expected) == [], "files in the wheel that are not tracked in the packages"
-    for kind in ("templates/staff/", "templates/static/", "server/migrations/", "crypto/wordlists/", "locales/id/"):
+    for kind in ("templates/staff/", "templates/static/", "server/storage/migrations/", "crypto/wordlists/", "locales/id/"):
         assert any(n.startswith(kind) and not n.endswith(".py") for n in shipped), kind
-    assert "wbs = server.cli:main" in scripts and "wbs-keytools = keytools.cli:main" in scripts
+    assert "wbs = server.operations.cli:main" in scripts and "wbs-keytools = keytools.cli:main" in scripts

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from server.acceptlog import ACCEPT_FAILED, AcceptErrorLog
+from server.defences.acceptlog import ACCEPT_FAILED, AcceptErrorLog
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,7 +72,7 @@ def test_other_loop_errors_go_to_asyncios_handler():
 
 SERVER = """
 import asyncio, logging, resource, sys
-from server.acceptlog import AcceptErrorLog
+from server.defences.acceptlog import AcceptErrorLog
 logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 

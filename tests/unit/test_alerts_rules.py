@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from server.alerts import RETRY_MAX_SECONDS, password_file_problem, retry_delay
-from server.checks import OK, PROBLEM, WARNING, run_checks
 from server.config import config_template, load_config
-from server.digest import SUBJECT, Digest, body, covered_days, digest_message
 from server.errors import ConfigError
-from server.storage import AlertState
+from server.operations.alerts import RETRY_MAX_SECONDS, password_file_problem, retry_delay
+from server.operations.checks import OK, PROBLEM, WARNING, run_checks
+from server.operations.digest import SUBJECT, Digest, body, covered_days, digest_message
+from server.storage.store import AlertState
 
 GOOD = """\
 [alerts]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from server import i18n
-from server.audit_labels import KNOWN_ACTIONS, actor_label, describe, refusal_reason
+from server.staff.audit_labels import KNOWN_ACTIONS, actor_label, describe, refusal_reason
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +19,7 @@ def written_actions() -> set[str]:
     (day, actor, report code, action) tuple, or the action given to
     ``add_items_with_audit``. A word ending in ``_`` is a family (``user_{action}``)."""
     found = set()
-    for path in sorted((ROOT / "server").glob("*.py")):
+    for path in sorted((ROOT / "server").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Tuple) and len(node.elts) == 4 and not isinstance(node.elts[0], ast.Constant):
                 last = node.elts[3]

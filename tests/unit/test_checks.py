@@ -1,4 +1,4 @@
-"""``wbs check``'s findings (server/checks.py) on good and bad setups in temporary folders.
+"""``wbs check``'s findings (server/operations/checks.py) on good and bad setups in temporary folders.
 
 The machine-dependent inputs (the running user, free disk, swap) are passed
 in, so every case here is the same on any machine.
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from crypto.keyring import new_keyring, write_keyring
-from server import cli
-from server.checks import OK, PROBLEM, WARNING, has_problems, looks_like_keyring, run_checks
 from server.config import Config
-from server.datafolder import DataFolder
+from server.operations import cli
+from server.operations.checks import OK, PROBLEM, WARNING, has_problems, looks_like_keyring, run_checks
+from server.storage.datafolder import DataFolder
 from skips import require_root
 
 ONION = "a" * 56 + ".onion"
@@ -213,8 +213,8 @@ def test_a_demo_store_is_a_problem(tmp_path, keyring, cheap_kdf):
 
 
 def test_the_real_demo_mode_output_is_recognised(tmp_path):
-    from server.datafolder import demo_folder
-    from server.demo import prepare_demo
+    from server.operations.demo import prepare_demo
+    from server.storage.datafolder import demo_folder
 
     folder = DataFolder(demo_folder(tmp_path / "var"))
     prepare_demo(folder, ORG)

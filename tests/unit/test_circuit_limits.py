@@ -15,10 +15,10 @@ from crypto.keyring import new_keyring
 from crypto.mailbox import format_codename, generate_codename
 from server.config import Config
 from server.context import Context
-from server.datafolder import DataFolder
 from server.errors import Busy, TooManyAttempts, TooManyReports
-from server.forms import validate_report
-from server.reporting import LoginFailed, Receipt, login, submit_report
+from server.reporter.forms import validate_report
+from server.reporter.reporting import LoginFailed, Receipt, login, submit_report
+from server.storage.datafolder import DataFolder
 
 REPORT = {"category": "pungli", "what": "Pungutan liar", "who": "Petugas", "where": "Kantor",
           "when": "Kemarin", "how": "Meminta uang", "confirm": "1"}

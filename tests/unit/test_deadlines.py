@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from server.deadlines import add_working_days, is_working_day, next_deadline, working_days_between
+from server.staff.deadlines import add_working_days, is_working_day, next_deadline, working_days_between
 
 NYEPI_2026 = date(2026, 3, 19)  # Hari Suci Nyepi, a Thursday
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from server.descriptors import (
+from server.defences.descriptors import (
     MIN_OPEN_FILES,
     MIN_PER_LISTENER,
     PER_CONNECTION,
@@ -89,7 +89,7 @@ def test_soft_equal_to_hard_stays():
     if prlimit is None:
         skip_or_fail("prlimit is not installed (Debian package util-linux)")
     done = subprocess.run([prlimit, "--nofile=700:700", sys.executable, "-c",
-                           "from server.descriptors import raise_open_file_limit as r; print(r())"],
+                           "from server.defences.descriptors import raise_open_file_limit as r; print(r())"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert done.returncode == 0, done.stderr

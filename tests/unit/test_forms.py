@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from server.config import Config
-from server.forms import (
+from server.reporter.forms import (
     MAX_PERSONS,
     ReportForm,
     clean_text,

@@ -8,7 +8,7 @@ import pytest
 
 from server.config import Config
 from server.errors import DiskFull
-from server.reporting import check_free_space, has_free_space
+from server.reporter.reporting import check_free_space, has_free_space
 
 MiB = 1024 * 1024
 

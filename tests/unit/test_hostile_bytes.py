@@ -13,8 +13,8 @@ from crypto.errors import FormatError
 from crypto.keyring import new_keyring
 from crypto.keys import parse_public_key_file
 from crypto.reply_bundle import read_reply_bundle
-from server.staff import totp_step
-from server.tokens import same_token
+from server.defences.tokens import same_token
+from server.staff.workflow import totp_step
 
 TOKEN = "a" * 43
 

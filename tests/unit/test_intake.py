@@ -21,10 +21,10 @@ from aiohttp.streams import EmptyStreamReader
 from nacl.public import PrivateKey
 
 from crypto.envelope import open_stream
-from server.blobstore import BlobStore, TempBlob
+from server.defences.uploadlimits import Pace
 from server.errors import BadRequest, CsrfError, FormNotStored, PayloadTooLarge, UploadAborted, UploadStalled
-from server.intake import MAX_PARTS, Intake, Limits, boundary_of
-from server.uploadlimits import Pace
+from server.reporter.intake import MAX_PARTS, Intake, Limits, boundary_of
+from server.storage.blobstore import BlobStore, TempBlob
 
 BOUNDARY = "----wbsTestBoundary7MA4YWxk"
 TOKEN = "t" * 43

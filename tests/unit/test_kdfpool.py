@@ -11,8 +11,8 @@ import time
 
 import pytest
 
+from server.defences.kdfpool import CREATE, LOGIN, REFUSAL_WAIT, STAFF, KdfPool
 from server.errors import Busy
-from server.kdfpool import CREATE, LOGIN, REFUSAL_WAIT, STAFF, KdfPool
 
 
 def _priority() -> tuple[int, int]:

@@ -15,7 +15,7 @@ from keytools.desk.config import DeskConfig, loopback_addr
 from keytools.desk.state import DeskState
 from keytools.errors import UsageError
 from server.config import Config
-from server.deadlines import next_deadline
+from server.staff.deadlines import next_deadline
 
 RING = new_keyring("Inspektorat")
 

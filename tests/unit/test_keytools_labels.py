@@ -17,7 +17,7 @@ def test_statuses_and_categories_are_the_servers():
 
 
 def test_final_statuses_match_the_server_deadlines():
-    from server.deadlines import FINAL_STATUSES
+    from server.staff.deadlines import FINAL_STATUSES
 
     assert labels.FINAL_STATUSES == FINAL_STATUSES
 

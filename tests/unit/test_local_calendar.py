@@ -11,8 +11,8 @@ from keytools import deadlines as keytools_deadlines
 from keytools.cases import Case
 from keytools.errors import UsageError
 from server.config import load_config
-from server.deadlines import CalendarState, next_deadline
 from server.errors import ConfigError
+from server.staff.deadlines import CalendarState, next_deadline
 from workdays import BALI, CUTI_BERSAMA, LOCAL, NATIONAL, CalendarError, bali_list, default_calendar, load_calendar
 from workdays.pawukon import CYCLE_DAYS, cycle_day, days_at
 
@@ -226,8 +226,8 @@ def test_the_daily_digest_counts_deadlines_on_the_same_calendar(tmp_path):
     import os
 
     from crypto.encoding import new_item_id
-    from server.digest import gather
-    from server.storage import Account, Store
+    from server.operations.digest import gather
+    from server.storage.store import Account, Store
 
     async def digest_of(config):
         store = await Store.open(tmp_path / f"wbs-{len(os.listdir(tmp_path))}.sqlite3")

@@ -6,8 +6,8 @@ import ipaddress
 
 import pytest
 
+from server.defences.proxyproto import MAX_LINE, CircuitNames, parse_proxy_line
 from server.errors import ProxyLineError
-from server.proxyproto import MAX_LINE, CircuitNames, parse_proxy_line
 
 TOR_EXAMPLE = b"PROXY TCP6 fc00:dead:beef:4dad::ffff:ffff ::1 65535 42\r\n"  # tor's manual
 

@@ -1,4 +1,4 @@
-"""Importing a reply bundle (``server.staff.import_reply_bundle``) against a real database and blob store:
+"""Importing a reply bundle (``server.staff.workflow.import_reply_bundle``) against a real database and blob store:
 a status a reply sets must be one of the status keys, or nothing of the bundle is stored; a stale bundle
 (imported before and its replies gone, or made before its case was purged) is refused."""
 
@@ -17,10 +17,10 @@ from crypto.items import recipients_for, reply_plaintext, seal_json, sign_reply
 from crypto.keyring import new_keyring
 from crypto.keys import parse_public_key_file
 from crypto.reply_bundle import ReplyEntry, build_reply_bundle
-from server.blobstore import BlobStore
 from server.i18n import STATUSES
-from server.staff import BundleRejected, import_reply_bundle
-from server.storage import Account, Retention, Store
+from server.staff.workflow import BundleRejected, import_reply_bundle
+from server.storage.blobstore import BlobStore
+from server.storage.store import Account, Retention, Store
 
 CODE = "WBS-AB12C-DE34F"
 RING = new_keyring("Inspektorat Daerah Kabupaten Klungkung")

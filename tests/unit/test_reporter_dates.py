@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from server.forms import incident_day
 from server.i18n import long_date
-from server.reporting import sealed_time
+from server.reporter.forms import incident_day
+from server.reporter.reporting import sealed_time
 
 
 @pytest.mark.parametrize("typed, day", [
@@ -44,7 +44,7 @@ def test_the_configured_zone_decides_the_day(tmp_path):
     from zoneinfo import ZoneInfo
 
     from server.config import Config
-    from server.storage import Store
+    from server.storage.store import Store
 
     assert Config().timezone == "Asia/Makassar"
 

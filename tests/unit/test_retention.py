@@ -1,4 +1,4 @@
-"""Retention (server/retention.py) at its boundary, with "today" passed in.
+"""Retention (server/operations/retention.py) at its boundary, with "today" passed in.
 
 A case in a final status keeps its items for ``retention_days`` whole days
 after its last status change; on the day that many days have passed they are
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from crypto.encoding import new_item_id
-from server.blobstore import BlobStore
-from server.retention import purge_expired
-from server.storage import Account, NewItem, Store
+from server.operations.retention import purge_expired
+from server.storage.blobstore import BlobStore
+from server.storage.store import Account, NewItem, Store
 
 TODAY = date(2026, 12, 1)
 RETENTION_DAYS = 30

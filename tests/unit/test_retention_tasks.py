@@ -16,9 +16,9 @@ from datetime import date
 from pathlib import Path
 
 from crypto.encoding import new_item_id
-from server.blobstore import BlobStore
-from server.retention import daily_purge, delete_account, purge_expired
-from server.storage import Account, NewItem, Store
+from server.operations.retention import daily_purge, delete_account, purge_expired
+from server.storage.blobstore import BlobStore
+from server.storage.store import Account, NewItem, Store
 
 
 def blob_store(tmp_path: Path) -> BlobStore:

@@ -1,4 +1,4 @@
-"""``server.intake.safe_filename``: the name an upload is listed under in its sealed report.
+"""``server.reporter.intake.safe_filename``: the name an upload is listed under in its sealed report.
 
 It is only ever shown, never used as a path on the server, but the keyholder's tools and
 people read it: it must be one plain name, with nothing that hides its real extension.
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.intake import MAX_FILENAME, safe_filename
+from server.reporter.intake import MAX_FILENAME, safe_filename
 
 BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 

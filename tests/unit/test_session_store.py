@@ -6,7 +6,7 @@ here the store's own housekeeping is checked, on a fake clock.
 
 from __future__ import annotations
 
-from server.sessions import SessionStore
+from server.defences.sessions import SessionStore
 
 IDLE, LIFETIME = 900.0, 7200.0
 SECRET = bytes(range(32))

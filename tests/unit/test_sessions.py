@@ -1,4 +1,4 @@
-"""Session expiry for reporters (server/sessions.py) and staff (server/staff.py).
+"""Session expiry for reporters (server/defences/sessions.py) and staff (server/staff/workflow.py).
 
 Each store is given a fake clock. A session survives ``idle`` seconds without
 a request and no more; it survives ``lifetime`` seconds from its creation and
@@ -13,8 +13,8 @@ from typing import Callable
 
 import pytest
 
-from server.sessions import SessionStore
-from server.staff import StaffSessions
+from server.defences.sessions import SessionStore
+from server.staff.workflow import StaffSessions
 
 IDLE = 900.0
 LIFETIME = 7200.0

@@ -9,9 +9,9 @@ import pyotp
 from server.app import create_staff_app
 from server.appkeys import STAFF_THROTTLE
 from server.config import Config
-from server.staff import StaffLoginFailed, authenticate, create_staff
-from server.storage import Store
-from server.throttle import LoginThrottle
+from server.defences.throttle import LoginThrottle
+from server.staff.workflow import StaffLoginFailed, authenticate, create_staff
+from server.storage.store import Store
 
 TARPIT = 5.0
 

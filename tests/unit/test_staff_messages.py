@@ -7,7 +7,7 @@ import pytest
 
 from crypto.errors import FormatError, SignatureError
 from server import i18n
-from server.staff import BUNDLE_ERROR_KEYS, BundleRejected, StaffInputError, StatusName, bundle_rejected
+from server.staff.workflow import BUNDLE_ERROR_KEYS, BundleRejected, StaffInputError, StatusName, bundle_rejected
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,7 +61,7 @@ def test_every_message_raised_is_marked_and_translated():
     """A staff input error names an ``N_("...")`` literal (so extraction finds it); a refusal names a
     reason of ``BUNDLE_REFUSALS``; each has its own Indonesian."""
     messages, reasons = set(), set()
-    for name in ("staff.py", "staff_views.py"):
+    for name in ("staff/workflow.py", "staff/views.py"):
         for node in ast.walk(ast.parse((ROOT / "server" / name).read_text(encoding="utf-8"))):
             called = getattr(node.func, "attr", getattr(node.func, "id", "")) if isinstance(node, ast.Call) else ""
             if called == "StaffInputError":

@@ -8,8 +8,8 @@ import sqlite3
 
 import pytest
 
-from server.staff import StaffSessions
-from server.storage import Retention, StaffMember, Store
+from server.staff.workflow import StaffSessions
+from server.storage.store import Retention, StaffMember, Store
 
 DAY = "2026-11-28"
 

@@ -10,9 +10,9 @@ import pytest
 
 from server.app import close_contexts, open_tenants
 from server.config import Config, config_template, load_config
-from server.datafolder import DataFolder
+from server.defences.kdfpool import LOGIN
 from server.errors import Busy, ConfigError
-from server.kdfpool import LOGIN
+from server.storage.datafolder import DataFolder
 from server.tenants import find_tenant, tenant_config
 
 ALPHA = """

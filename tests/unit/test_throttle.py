@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from server.defences.throttle import CircuitLimit, LoginThrottle, RateLimit
 from server.errors import TooManyAttempts
-from server.throttle import CircuitLimit, LoginThrottle, RateLimit
 
 
 class FakeClock:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from server.defences.throttle import MAX_TRACKED, WINDOW, CircuitLimit, LoginThrottle, RateLimit
 from server.errors import TooManyAttempts
-from server.throttle import MAX_TRACKED, WINDOW, CircuitLimit, LoginThrottle, RateLimit
 
 
 class Clock:

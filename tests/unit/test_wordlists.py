@@ -13,9 +13,9 @@ from crypto.keyring import new_keyring
 from crypto.mailbox import account_lookup, derive_mailbox_key, format_codename, generate_codename
 from server.config import Config
 from server.context import Context
-from server.datafolder import DataFolder
-from server.reporting import LoginFailed, login
-from server.storage import Account
+from server.reporter.reporting import LoginFailed, login
+from server.storage.datafolder import DataFolder
+from server.storage.store import Account
 
 
 def test_indonesian_list_rules():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from server.deadlines import working_days_between
+from server.staff.deadlines import working_days_between
 
 MONDAY = date(2026, 11, 30)
 

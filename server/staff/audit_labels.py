@@ -14,7 +14,7 @@ from typing import Callable
 
 from locales import N_
 
-from . import i18n
+from server import i18n
 
 _COUNTS = re.compile(r"(\d+) report\(s\), (\d+) item\(s\)")
 _ITEMS = re.compile(r"(\d+) item\(s\)")

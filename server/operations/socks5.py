@@ -20,7 +20,7 @@ import struct
 
 from crypto.errors import WbsError
 
-from .config import split_addr
+from server.config import split_addr
 
 VERSION = 5
 NO_AUTH = 0

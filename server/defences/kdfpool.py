@@ -39,7 +39,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Mapping, TypeVar
 
-from .errors import Busy
+from server.errors import Busy
 
 T = TypeVar("T")
 

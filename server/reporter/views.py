@@ -6,13 +6,14 @@ from aiohttp import web
 
 from locales import N_
 
-from . import reporting, retention
-from .appkeys import CONTEXT
-from .errors import BadRequest, Busy, CsrfError, DiskFull, FormNotStored, PayloadTooLarge, TooManyAttempts
-from .forms import MAX_PERSONS, message_field_limits, report_field_limits, validate_message, validate_report
-from .intake import Intake, Limits, boundary_of
-from .sessions import SESSION_COOKIE
-from .web import (check_csrf, csrf_expected, lang_of, page_path, read_small_form, redirect, render, session_of,
+from server.appkeys import CONTEXT
+from server.defences.sessions import SESSION_COOKIE
+from server.errors import BadRequest, Busy, CsrfError, DiskFull, FormNotStored, PayloadTooLarge, TooManyAttempts
+from server.operations import retention
+from server.reporter import reporting
+from server.reporter.forms import MAX_PERSONS, message_field_limits, report_field_limits, validate_message, validate_report
+from server.reporter.intake import Intake, Limits, boundary_of
+from server.web import (check_csrf, csrf_expected, lang_of, page_path, read_small_form, redirect, render, session_of,
                   set_cookie)
 
 

@@ -21,7 +21,7 @@ import time
 from collections import OrderedDict, deque
 from typing import Callable
 
-from .errors import TooManyAttempts
+from server.errors import TooManyAttempts
 
 MAX_TRACKED = 100_000
 MAX_CIRCUITS = 10_000

@@ -35,11 +35,11 @@ from crypto.encoding import new_item_id
 from crypto.envelope import EnvelopeWriter
 from crypto.items import AttachmentRef
 
-from .blobstore import BlobStore, TempBlob, no_room
-from .chains import SerialChain
-from .errors import BadRequest, CsrfError, FormNotStored, PayloadTooLarge, UploadAborted, UploadStalled
-from .tokens import same_token
-from .uploadlimits import Pace
+from server.defences.chains import SerialChain
+from server.defences.tokens import same_token
+from server.defences.uploadlimits import Pace
+from server.errors import BadRequest, CsrfError, FormNotStored, PayloadTooLarge, UploadAborted, UploadStalled
+from server.storage.blobstore import BlobStore, TempBlob, no_room
 
 log = logging.getLogger("wbs")
 

@@ -34,9 +34,9 @@ from typing import Callable
 
 from locales import N_, translate
 
-from .config import AlertsConfig, Config, calendar_of
-from .staff import case_rows
-from .storage import AlertState, Store
+from server.config import AlertsConfig, Config, calendar_of
+from server.staff.workflow import case_rows
+from server.storage.store import AlertState, Store
 
 
 def _subject(message: str) -> str:

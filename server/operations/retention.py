@@ -8,9 +8,9 @@ import logging
 from datetime import date, timedelta
 
 
-from .blobstore import BlobStore
-from .deadlines import FINAL_STATUSES
-from .storage import Retention, Store
+from server.staff.deadlines import FINAL_STATUSES
+from server.storage.blobstore import BlobStore
+from server.storage.store import Retention, Store
 
 log = logging.getLogger("wbs")
 DAY_SECONDS = 24 * 60 * 60

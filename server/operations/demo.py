@@ -9,8 +9,8 @@ from __future__ import annotations
 from crypto.keyring import new_keyring, write_keyring
 from crypto.mailbox import generate_passphrase
 
-from .datafolder import DataFolder, write_atomic
-from .storage import Store
+from server.storage.datafolder import DataFolder, write_atomic
+from server.storage.store import Store
 
 BANNER = """\
 ************************************************************************
@@ -48,7 +48,7 @@ def prepare_demo(folder: DataFolder, org_name: str) -> list[str]:
 
 async def prepare_demo_admin(store: Store, folder: DataFolder) -> None:
     """The demo admin (no password change forced); its login goes to ``DATA/demo/STAFF.txt``."""
-    from .staff import create_staff, new_password
+    from server.staff.workflow import create_staff, new_password
 
     staff_file = folder.root / "STAFF.txt"
     if await store.staff_by_name("admin") is not None:

@@ -20,9 +20,9 @@ from typing import AsyncIterator, Iterable, Sequence
 
 import aiosqlite
 
-from .errors import DiskFull, StoreError
+from server.errors import DiskFull, StoreError
 
-MIGRATIONS = "server.migrations"
+MIGRATIONS = "server.storage.migrations"
 
 
 @dataclass(frozen=True)
@@ -457,7 +457,7 @@ class Store:
             await self._append_items(db, code, day, items)
             await self._insert_audit(db, day, [(day, actor, code, action)])
 
-    # Alerts (the daily digest; server/alerts.py) ---------------------------------
+    # Alerts (the daily digest; server/operations/alerts.py) ---------------------------------
 
     async def alert_state(self) -> "AlertState":
         row = await self._one("SELECT sent_day, covered_from, failed_day, failures, reason FROM alert_state")

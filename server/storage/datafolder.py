@@ -5,7 +5,7 @@
       blobs/             ciphertext only (see blobstore)
       instance.secret    32 random bytes keying account lookups (mode 0600)
       org.pub.json       the installed organisation public key file
-      demo/              what ``wbs serve --demo`` makes (its own data folder; see demo.py)
+      demo/              what ``wbs serve --demo`` makes (its own data folder; see server/operations/demo.py)
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from crypto.errors import WbsError
 from crypto.keys import PublicKeyFile, check_key_update, parse_public_key_file
 from crypto.mailbox import INSTANCE_SECRET_BYTES
 
-from .blobstore import fsync_dir
-from .errors import KeyInstallError, StoreError
+from server.errors import KeyInstallError, StoreError
+from server.storage.blobstore import fsync_dir
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:

@@ -13,8 +13,8 @@ from datetime import date
 
 from locales import N_
 
-from .config import Config
-from .i18n import CATEGORIES
+from server.config import Config
+from server.i18n import CATEGORIES
 
 MAX_PERSONS = 5
 PERSON_PARTS = ("name", "position", "unit")

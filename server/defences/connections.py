@@ -37,7 +37,7 @@ generous idle timeout costs no availability. aiohttp's own keep-alive timer
 is set to the longer of the two, as a backstop only.
 
 A request in progress has no timeout here: the body-inactivity limit of
-uploads belongs to the upload code (``server/intake.py``).
+uploads belongs to the upload code (``server/reporter/intake.py``).
 
 **PROXY protocol v1** (``proxy_protocol = true``, reporter listener only;
 see ``proxyproto.py``): every connection must start with a valid PROXY line
@@ -57,10 +57,10 @@ from typing import Awaitable, Callable, cast
 
 from aiohttp import web
 
-from .descriptors import ACCEPT_BACKLOG
-from .errors import ProxyLineError
-from .proxyproto import MAX_LINE, CircuitNames, parse_proxy_line
-from .web import Handler
+from server.defences.descriptors import ACCEPT_BACKLOG
+from server.defences.proxyproto import MAX_LINE, CircuitNames, parse_proxy_line
+from server.errors import ProxyLineError
+from server.web import Handler
 
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 

@@ -40,14 +40,14 @@ from crypto.mailbox import (
 
 from locales import N_
 
-from .blobstore import no_room
-from .context import Context
-from .errors import Busy, DiskFull, NotFound, ServerError, TooManyAttempts, TooManyReports
-from .forms import ReportForm, incident_day
-from .intake import SealedFile
-from .kdfpool import CREATE, LOGIN
-from .sessions import Session
-from .storage import Account, NewItem, Report
+from server.context import Context
+from server.defences.kdfpool import CREATE, LOGIN
+from server.defences.sessions import Session
+from server.errors import Busy, DiskFull, NotFound, ServerError, TooManyAttempts, TooManyReports
+from server.reporter.forms import ReportForm, incident_day
+from server.reporter.intake import SealedFile
+from server.storage.blobstore import no_room
+from server.storage.store import Account, NewItem, Report
 
 MAX_CODE_TRIES = 8
 

@@ -1,4 +1,4 @@
--- The daily digest by e-mail (server/alerts.py): which day it was last sent,
+-- The daily digest by e-mail (server/operations/alerts.py): which day it was last sent,
 -- which days it counted, and whether sending is failing. One row at most.
 -- Days only, like every other table: the day of a failed attempt, never its time,
 -- and the failure as a short reason ("refused", "auth", ...), never a server's answer.

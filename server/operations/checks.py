@@ -29,11 +29,11 @@ from typing import Callable, Iterator
 from crypto.errors import WbsError
 from crypto.keyring import KEYRING_FORMAT, MAX_KEYRING_BYTES
 
-from .blobstore import BlobStore
-from .config import Config, is_loopback
-from .datafolder import DataFolder, demo_folder, is_demo_store
-from .errors import ConfigError
-from .tenants import TENANTS_SUBFOLDER, Tenant, find_tenant, tenant_config
+from server.config import Config, is_loopback
+from server.errors import ConfigError
+from server.storage.blobstore import BlobStore
+from server.storage.datafolder import DataFolder, demo_folder, is_demo_store
+from server.tenants import TENANTS_SUBFOLDER, Tenant, find_tenant, tenant_config
 
 PROBLEM = "problem"
 WARNING = "warning"
@@ -212,8 +212,8 @@ def _listener_findings(config: Config) -> list[Finding]:
 
 def _alerts_findings(config: Config) -> list[Finding]:
     """The digest's settings and whether its last attempts failed (as the server recorded them)."""
-    from .alerts import password_file_problem, status_problem
-    from .storage import read_alert_state
+    from server.operations.alerts import password_file_problem, status_problem
+    from server.storage.store import read_alert_state
 
     alerts = config.alerts
     if alerts is None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import resource
 from dataclasses import dataclass
 
-from .errors import ConfigError
+from server.errors import ConfigError
 
 ACCEPT_BACKLOG = 128  # listen() backlog; asyncio also accepts up to this many per loop turn
 PER_CONNECTION = 2  # the socket, and at most one file opened for it

@@ -15,15 +15,16 @@ from crypto.errors import FormatError
 
 from locales import N_
 
-from . import i18n, staff
-from .audit_labels import actor_label, describe
-from .appkeys import CONTEXT, STAFF_SESSIONS, STAFF_THROTTLE
-from .export import plan_export, write_export
-from .kdfpool import STAFF
-from .errors import BadRequest, CsrfError, Forbidden, NotFound, PayloadTooLarge
-from .i18n import STATUSES
-from .storage import StaffMember
-from .web import check_csrf, lang_of, read_small_form, redirect, render, set_cookie
+from server import i18n
+from server.appkeys import CONTEXT, STAFF_SESSIONS, STAFF_THROTTLE
+from server.defences.kdfpool import STAFF
+from server.errors import BadRequest, CsrfError, Forbidden, NotFound, PayloadTooLarge
+from server.i18n import STATUSES
+from server.operations.export import plan_export, write_export
+from server.staff import workflow as staff
+from server.staff.audit_labels import actor_label, describe
+from server.storage.store import StaffMember
+from server.web import check_csrf, lang_of, read_small_form, redirect, render, set_cookie
 
 log = logging.getLogger("wbs")
 

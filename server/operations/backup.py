@@ -19,10 +19,10 @@ from pathlib import Path
 
 from crypto.encoding import format_day, utc_now
 
-from .blobstore import fsync_dir
-from .datafolder import DataFolder
-from .errors import StoreError
-from .storage import database_item_ids, snapshot_database
+from server.errors import StoreError
+from server.storage.blobstore import fsync_dir
+from server.storage.datafolder import DataFolder
+from server.storage.store import database_item_ids, snapshot_database
 
 BACKUP_FORMAT = "wbs-backup/1"
 MANIFEST = "backup.json"

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from .errors import UploadsBusy, UploadStalled
+from server.errors import UploadsBusy, UploadStalled
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,14 @@ from workdays import Calendar
 
 from locales import N_
 
-from .blobstore import BlobStore
-from .deadlines import FINAL_STATUSES, Deadline, next_deadline
-from .errors import NotFound, ServerError
-from . import i18n
-from .i18n import STATUSES
-from .storage import NewItem, Report, StaffMember, Store
-from .throttle import LoginThrottle
-from .tokens import same_token
+from server import i18n
+from server.defences.throttle import LoginThrottle
+from server.defences.tokens import same_token
+from server.errors import NotFound, ServerError
+from server.i18n import STATUSES
+from server.staff.deadlines import FINAL_STATUSES, Deadline, next_deadline
+from server.storage.blobstore import BlobStore
+from server.storage.store import NewItem, Report, StaffMember, Store
 
 ROLES = ("admin", "handler")
 MIN_PASSWORD = 12

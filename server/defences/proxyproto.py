@@ -24,7 +24,7 @@ import ipaddress
 import secrets
 from dataclasses import dataclass
 
-from .errors import ProxyLineError
+from server.errors import ProxyLineError
 
 MAX_LINE = 107  # bytes, CRLF included (proxy-protocol.txt, 2.1)
 CIRCUIT_BITS = 32

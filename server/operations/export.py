@@ -7,9 +7,9 @@ from typing import BinaryIO, Sequence
 
 from crypto.export_bundle import ExportItem, ExportReport, check_export, write_export_bundle
 
-from .blobstore import BlobStore
-from .errors import NotFound, StoreError
-from .storage import Store
+from server.errors import NotFound, StoreError
+from server.storage.blobstore import BlobStore
+from server.storage.store import Store
 
 
 async def gather_reports(store: Store, blobs: BlobStore, codes: Sequence[str]) -> list[ExportReport]:

@@ -23,10 +23,10 @@ from pathlib import Path
 
 from crypto.errors import WbsError
 
-from .config import Config, config_template, is_loopback, load_config, zone_of
-from .datafolder import DataFolder, demo_folder, is_demo_store, write_atomic
-from .errors import ConfigError, KeyInstallError, StoreError
-from .tenants import TENANTS_SUBFOLDER, find_tenant, slugs, tenant_config
+from server.config import Config, config_template, is_loopback, load_config, zone_of
+from server.errors import ConfigError, KeyInstallError, StoreError
+from server.storage.datafolder import DataFolder, demo_folder, is_demo_store, write_atomic
+from server.tenants import TENANTS_SUBFOLDER, find_tenant, slugs, tenant_config
 
 PROG = "wbs"
 DEMO_HELP = "act on the demo's data folder, DATA/demo (var/demo: what 'make run', i.e. 'wbs serve --demo', uses)"
@@ -134,7 +134,7 @@ def _init_folder(folder: DataFolder, option: str) -> None:
 
 
 async def _migrate(folder: DataFolder) -> None:
-    from .storage import Store
+    from server.storage.store import Store
 
     store = await Store.open(folder.database)
     await store.close()
@@ -177,8 +177,8 @@ def _refuse_another_tenants_key(args: argparse.Namespace, data: bytes) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .app import serve
-    from .demo import prepare_demo, prepare_demo_admin
+    from server.app import serve
+    from server.operations.demo import prepare_demo, prepare_demo_admin
 
     config = _config(args, one_tenant=False)
     logging.basicConfig(level=logging.INFO, format="wbs: %(message)s", stream=sys.stderr)
@@ -222,9 +222,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .blobstore import BlobStore
-    from .export import export
-    from .storage import Store
+    from server.operations.export import export
+    from server.storage.blobstore import BlobStore
+    from server.storage.store import Store
 
     config = _config(args)
     folder = _folder(args, config)
@@ -257,7 +257,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 async def _with_store(folder: DataFolder, fn, zone: tzinfo):  # type: ignore[no-untyped-def]
     """``fn(store)`` on the folder's database, writing days in the configured ``zone``."""
-    from .storage import Store
+    from server.storage.store import Store
 
     store = await Store.open(folder.database, zone)
     try:
@@ -267,7 +267,7 @@ async def _with_store(folder: DataFolder, fn, zone: tzinfo):  # type: ignore[no-
 
 
 def cmd_staff_add(args: argparse.Namespace) -> int:
-    from .staff import create_staff, totp_uri
+    from server.staff.workflow import create_staff, totp_uri
 
     config = _config(args)
     folder = _folder(args, config)
@@ -281,8 +281,8 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .blobstore import BlobStore
-    from .staff import import_reply_bundle
+    from server.staff.workflow import import_reply_bundle
+    from server.storage.blobstore import BlobStore
 
     config = _config(args)
     folder = _folder(args, config)
@@ -300,7 +300,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from .backup import backup
+    from server.operations.backup import backup
 
     manifest = backup(_folder(args, _config(args)), Path(args.dest))
     print(f"backup written to {args.dest}: {manifest['items']} item(s), {len(manifest['files'])} file(s)")
@@ -309,7 +309,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from .backup import restore
+    from server.operations.backup import restore
 
     data_dir = _config(args).data_dir
     manifest = restore(Path(args.src), data_dir)
@@ -318,8 +318,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from .blobstore import BlobStore
-    from .retention import purge_expired
+    from server.operations.retention import purge_expired
+    from server.storage.blobstore import BlobStore
 
     config = _config(args)
     folder = _folder(args, config)
@@ -339,8 +339,8 @@ def _alerts_config(args: argparse.Namespace) -> Config:
 def cmd_alerts_test(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from .alerts import send_mail
-    from .digest import trial_message
+    from server.operations.alerts import send_mail
+    from server.operations.digest import trial_message
 
     config = _alerts_config(args)
     assert config.alerts is not None
@@ -353,7 +353,7 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
 def cmd_alerts_send(args: argparse.Namespace) -> int:
     from datetime import date, datetime, timezone
 
-    from .alerts import send_digest
+    from server.operations.alerts import send_digest
 
     config = _alerts_config(args)
     folder = _folder(args, config)
@@ -370,7 +370,7 @@ def cmd_alerts_send(args: argparse.Namespace) -> int:
 
 
 def cmd_tenants_list(args: argparse.Namespace) -> int:
-    from .storage import Store
+    from server.storage.store import Store
 
     config = _config(args, one_tenant=False)
     if not config.tenants:
@@ -401,7 +401,7 @@ def cmd_tenants_list(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .checks import PROBLEM, WARNING, Finding, has_problems, run_checks
+    from server.operations.checks import PROBLEM, WARNING, Finding, has_problems, run_checks
 
     config_path = args.config or (Path(os.environ["WBS_CONFIG"]) if os.environ.get("WBS_CONFIG") else None)
     names: dict[str, str] = {}

@@ -1,4 +1,4 @@
-"""Sending the daily digest (server/digest.py says what it holds) and the schedule that sends it.
+"""Sending the daily digest (server/operations/digest.py says what it holds) and the schedule that sends it.
 
 The server sends it once a day at ``send_at`` in the configured time zone.
 Which day was last sent is in the database, so a restart after ``send_at``
@@ -25,11 +25,11 @@ import aiosmtplib
 
 from crypto.errors import WbsError
 
-from . import socks5
-from .config import AlertsConfig, Config, zone_of
-from .digest import Digest, digest_message, gather
-from .errors import ConfigError
-from .storage import AlertState, Store
+from server.config import AlertsConfig, Config, zone_of
+from server.errors import ConfigError
+from server.operations import socks5
+from server.operations.digest import Digest, digest_message, gather
+from server.storage.store import AlertState, Store
 
 log = logging.getLogger("wbs")
 
