@@ -175,7 +175,8 @@ async def open_tenants(config: Config) -> dict[str, Context]:
             tenant_cfg = tenant_config(config, tenant)
             first = next(iter(contexts.values()), None)
             contexts[tenant.slug] = await Context.open(tenant_cfg, DataFolder(tenant_cfg.data_dir), pools=first,
-                                                       kdf=TenantLanes(kdf, tenant.slug))
+                                                       kdf=TenantLanes(kdf, tenant.slug),
+                                                       tenants=len(config.tenants))
     except BaseException:
         await close_contexts(contexts)
         if not contexts:

@@ -18,7 +18,7 @@ from server.config import Config, zone_of
 from server.defences.kdfpool import CREATE, LOGIN, STAFF, KdfPool
 from server.defences.sessions import SessionStore
 from server.defences.throttle import CircuitLimit, LoginThrottle, RateLimit
-from server.defences.uploadlimits import Pace, UploadSlots
+from server.defences.uploadlimits import Pace, TenantUploadSlots, UploadSlots
 from server.errors import ConfigError, NoOrgKey
 from server.staff.deadlines import CalendarState
 from server.storage.datafolder import DataFolder
@@ -95,7 +95,7 @@ class Context:
     blobs: BlobStore
     io: ThreadPoolExecutor
     seal: ThreadPoolExecutor  # shared by every upload: files are sealed and written here
-    uploads: UploadSlots
+    uploads: UploadSlots | TenantUploadSlots
     pace: Pace
     kdf: KdfPool | TenantLanes
     sessions: SessionStore
@@ -114,13 +114,14 @@ class Context:
 
     @classmethod
     async def open(cls, config: Config, folder: DataFolder, pools: "Context | None" = None,
-                   kdf: TenantLanes | None = None) -> "Context":
+                   kdf: TenantLanes | None = None, tenants: int = 1) -> "Context":
         """The context of one data folder; with ``pools``, one more tenant sharing that context's pools.
 
         A tenant has its own store, keys, secret, sessions and throttles (one
-        tenant's flood of failed logins never slows another's) and its own
-        lanes in the key-derivation pool (``kdf``), and shares the threads
-        and upload slots, which bound the machine as a whole.
+        tenant's flood of failed logins never slows another's), its own
+        lanes in the key-derivation pool (``kdf``) and its own share of the
+        upload slots (at most half of them when ``tenants`` > 1), and shares the threads and the
+        server's upload limit, which bound the machine as a whole.
         """
         folder.require()
         try:
@@ -133,14 +134,20 @@ class Context:
         removed = blobs.sweep(await store.item_ids())
         if removed:
             log.info("removed %d unfinished upload file(s) left by an interrupted run", removed)
+        uploads: UploadSlots | TenantUploadSlots
         if pools is None:
             io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="io")
             seal = ThreadPoolExecutor(max_workers=config.seal_workers, thread_name_prefix="seal")
             uploads = UploadSlots(config.max_uploads)
+            if tenants > 1:  # the first tenant: it holds the server's slots, and its own share of them
+                uploads = TenantUploadSlots(uploads)
             pace = Pace(config.upload_idle_seconds, config.upload_grace_seconds, config.upload_min_rate_bytes)
             derivations: KdfPool | TenantLanes = kdf or KdfPool(config.kdf_workers, kdf_lanes(config))
         else:
-            io, seal, uploads, pace = pools.io, pools.seal, pools.uploads, pools.pace
+            io, seal, pace = pools.io, pools.seal, pools.pace
+            uploads = pools.uploads
+            if isinstance(uploads, TenantUploadSlots):
+                uploads = TenantUploadSlots(uploads.shared)
             derivations = kdf or pools.kdf
         return cls(
             config=config,

@@ -51,3 +51,29 @@ class UploadSlots:
             yield
         finally:
             self.active -= 1
+
+
+class TenantUploadSlots:
+    """One tenant's share of the server's upload slots.
+
+    A tenant may hold at most half of the server's slots (at least one), and
+    the server's limit still holds for all of them together: one
+    Inspektorat's address flooded with slow uploads leaves the other half to
+    every other Inspektorat, instead of a 503 for all of them.
+    """
+
+    def __init__(self, shared: UploadSlots) -> None:
+        self.shared = shared
+        self.limit = max(1, shared.limit // 2)
+        self.active = 0
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        if self.active >= self.limit:
+            raise UploadsBusy()
+        with self.shared.hold():
+            self.active += 1
+            try:
+                yield
+            finally:
+                self.active -= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from server.app import close_contexts, open_tenants
 from server.config import Config, config_template, load_config
 from server.defences.kdfpool import LOGIN
-from server.errors import Busy, ConfigError
+from server.errors import Busy, ConfigError, UploadsBusy
 from server.storage.datafolder import DataFolder
 from server.tenants import find_tenant, tenant_config
 
@@ -145,14 +146,38 @@ def test_tenants_share_the_pools_and_keep_their_own_secrets_and_throttles(tmp_pa
         contexts = await open_tenants(config)
         try:
             alpha, beta = contexts["alpha"], contexts["beta-2"]
-            for pool in ("io", "seal", "uploads", "pace"):
+            for pool in ("io", "seal", "pace"):
                 assert getattr(alpha, pool) is getattr(beta, pool), pool
+            assert alpha.uploads is not beta.uploads and alpha.uploads.shared is beta.uploads.shared
             assert alpha.kdf.pool is beta.kdf.pool and alpha.kdf is not beta.kdf
             for own in ("store", "sessions", "throttle", "new_accounts", "circuit_logins", "circuit_reports"):
                 assert getattr(alpha, own) is not getattr(beta, own), own
             assert alpha.instance_secret != beta.instance_secret
             assert alpha.owns_pools and not beta.owns_pools
             assert (alpha.config.max_files, beta.config.max_files) == (20, 5)
+        finally:
+            await close_contexts(contexts)
+
+    asyncio.run(run())
+
+
+def test_slow_uploads_at_one_tenant_leave_the_other_half_of_the_slots(tmp_path):
+    config = two_tenants(tmp_path)
+
+    async def run() -> None:
+        contexts = await open_tenants(config)
+        try:
+            alpha, beta = contexts["alpha"], contexts["beta-2"]
+            limit = config.max_uploads
+            with ExitStack() as held:
+                for _ in range(limit // 2):
+                    held.enter_context(alpha.uploads.hold())
+                with pytest.raises(UploadsBusy):  # alpha's share is full ...
+                    held.enter_context(alpha.uploads.hold())
+                for _ in range(limit - limit // 2):  # ... and beta has the rest of the server's slots
+                    held.enter_context(beta.uploads.hold())
+                assert alpha.uploads.shared.active == limit
+            assert alpha.uploads.active == beta.uploads.active == alpha.uploads.shared.active == 0
         finally:
             await close_contexts(contexts)
 
