@@ -72,9 +72,10 @@ class NewItem:
     sha256: str
 
 
-def _migrations() -> list[tuple[int, str]]:
+def _migrations(package: str = MIGRATIONS) -> list[tuple[int, str]]:
+    """The numbered scripts of a migrations package (SQLite's by default), in order."""
     found = []
-    for entry in resources.files(MIGRATIONS).iterdir():
+    for entry in resources.files(package).iterdir():
         name = entry.name
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
