@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from crypto.kdf import TEST_CHEAPEST, KdfParams
-from pgcluster import pg_cluster, pg_database  # noqa: F401  (fixtures: a throwaway PostgreSQL)
+from pgcluster import open_store, pg_cluster, pg_database  # noqa: F401  (fixtures: a throwaway PostgreSQL)
 
 _UNTIMED = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True, **_UNTIMED)

@@ -205,3 +205,26 @@ def pg_database(pg_cluster: PgCluster):
         yield name
     finally:
         pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_store(request, tmp_path):
+    """An async function opening the store under test, once per engine: SQLite in
+    ``tmp_path``, or PostgreSQL in a database of the test's own. Opening it again
+    opens the same database."""
+    from datetime import timezone
+
+    from server.storage.store import Store
+
+    if request.param == "sqlite":
+        async def opener(zone=timezone.utc):
+            return await Store.open(tmp_path / "wbs.sqlite3", zone)
+        return opener
+    from server.storage.postgresql import open_store as open_pg
+
+    cluster = request.getfixturevalue("pg_cluster")
+    database = request.getfixturevalue("pg_database")
+
+    async def opener(zone=timezone.utc):
+        return await open_pg(zone=zone, **cluster.connect_args(database))
+    return opener

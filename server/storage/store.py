@@ -1,28 +1,21 @@
-"""All SQL of the server: SQLite through aiosqlite, WAL, numbered migrations.
+"""All queries of the server, written once for both engines (docs/storage.md):
+SQLite (the default; ``engines.SqliteEngine``) and PostgreSQL (``postgresql``).
 
-One connection, one lock: every operation holds the lock for its statements
-(a transaction included), so coroutines never see each other's half-done
-work. What is stored is only what the workflow needs: random ids, days,
+What is stored is only what the workflow needs: random ids, days,
 statuses, envelope sizes (padded) and which reports share an account.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import sqlite3
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
-from importlib import resources
 from pathlib import Path
-from typing import AsyncIterator, Iterable, Sequence
+from typing import AsyncContextManager, Iterable, Sequence
 
-import aiosqlite
-
-from server.errors import DiskFull, StoreError
-
-MIGRATIONS = "server.storage.migrations"
+from server.errors import StoreError
+from server.storage.engines import Engine, Row, SqliteEngine, Tx
 
 
 @dataclass(frozen=True)
@@ -72,16 +65,6 @@ class NewItem:
     sha256: str
 
 
-def _migrations(package: str = MIGRATIONS) -> list[tuple[int, str]]:
-    """The numbered scripts of a migrations package (SQLite's by default), in order."""
-    found = []
-    for entry in resources.files(package).iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
-
-
 def new_account_id() -> str:
     return secrets.token_hex(16)
 
@@ -89,9 +72,8 @@ def new_account_id() -> str:
 class Store:
     """The database of one data folder."""
 
-    def __init__(self, conn: aiosqlite.Connection, zone: tzinfo = timezone.utc) -> None:
-        self._conn = conn
-        self._lock = asyncio.Lock()
+    def __init__(self, engine: Engine, zone: tzinfo = timezone.utc) -> None:
+        self._engine = engine
         self.zone = zone
 
     def today(self, now: datetime | None = None) -> str:
@@ -101,62 +83,19 @@ class Store:
 
     @classmethod
     async def open(cls, path: Path, zone: tzinfo = timezone.utc) -> "Store":
-        try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the database {path}: {exc}") from None
-        conn.row_factory = sqlite3.Row
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=FULL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA secure_delete=ON",
-            "PRAGMA busy_timeout=10000",
-        ):
-            await conn.execute(pragma)
-        store = cls(conn, zone)
-        await store._migrate()
-        return store
+        """The SQLite database at ``path``, migrated."""
+        return cls(await SqliteEngine.open(path), zone)
 
     async def close(self) -> None:
-        await self._conn.close()
+        await self._engine.close()
 
-    async def _migrate(self) -> None:
-        async with self._lock:
-            version = (await (await self._conn.execute("PRAGMA user_version")).fetchone())[0]
-            for number, script in _migrations():
-                if number <= version:
-                    continue
-                await self._conn.executescript(
-                    f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
-                )
+    def _transaction(self) -> AsyncContextManager[Tx]:
+        return self._engine.transaction()
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction. A full disk is ``DiskFull``; whatever failed,
-        no transaction stays open (SQLite may have rolled it back already),
-        so the next write works as soon as there is room again."""
-        async with self._lock:
-            try:
-                await self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                    await self._conn.execute("COMMIT")
-                except BaseException:
-                    if self._conn.in_transaction:
-                        await self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
-                    raise DiskFull() from None
-                raise
+    async def _all(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        return await self._engine.fetch(sql, args)
 
-    async def _all(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
-        async with self._lock:
-            async with self._conn.execute(sql, args) as cur:
-                return list(await cur.fetchall())
-
-    async def _one(self, sql: str, args: Sequence[object] = ()) -> sqlite3.Row | None:
+    async def _one(self, sql: str, args: Sequence[object] = ()) -> Row | None:
         rows = await self._all(sql, args)
         return rows[0] if rows else None
 
@@ -207,17 +146,14 @@ class Store:
             await self._append_items(db, code, day, items)
 
     @classmethod
-    async def _append_items(cls, db: aiosqlite.Connection, code: str, day: str, items: Sequence[NewItem]) -> None:
-        async with db.execute(
-            "SELECT COALESCE(MAX(position) + 1, 0) FROM items WHERE report_code = ?", (code,)
-        ) as cur:
-            start = (await cur.fetchone())[0]
+    async def _append_items(cls, db: Tx, code: str, day: str, items: Sequence[NewItem]) -> None:
+        start = (await db.fetch("SELECT COALESCE(MAX(position) + 1, 0) FROM items WHERE report_code = ?", (code,)))[0][0]
         await cls._insert_items(db, code, day, items, start=start)
         await db.execute("UPDATE reports SET updated_day = ? WHERE code = ?", (day, code))
 
     @staticmethod
     async def _insert_items(
-        db: aiosqlite.Connection, code: str, day: str, items: Sequence[NewItem], *, start: int
+        db: Tx, code: str, day: str, items: Sequence[NewItem], *, start: int
     ) -> None:
         await db.executemany(
             "INSERT INTO items (item_id, report_code, position, kind, author, parent_id, size, sha256, created_day)"
@@ -246,7 +182,8 @@ class Store:
         rows = await self._all(
             "SELECT r.code,"
             " (SELECT COUNT(*) FROM items i WHERE i.report_code = r.code AND i.kind = 'reply')"
-            " + MAX((SELECT COUNT(*) FROM status_history h WHERE h.report_code = r.code) - 1, 0) AS answers,"
+            " + (SELECT CASE WHEN COUNT(*) > 0 THEN COUNT(*) - 1 ELSE 0 END"
+            " FROM status_history h WHERE h.report_code = r.code) AS answers,"
             " COALESCE((SELECT s.answers FROM seen s WHERE s.report_code = r.code), 0) AS seen"
             " FROM reports r WHERE r.account_id = ?",
             (account_id,),
@@ -328,11 +265,9 @@ class Store:
             await self._append_status(db, code, status, day)
 
     @staticmethod
-    async def _append_status(db: aiosqlite.Connection, code: str, status: str, day: str) -> None:
-        async with db.execute(
-            "SELECT COALESCE(MAX(position) + 1, 0) FROM status_history WHERE report_code = ?", (code,)
-        ) as cur:
-            position = (await cur.fetchone())[0]
+    async def _append_status(db: Tx, code: str, status: str, day: str) -> None:
+        position = (await db.fetch(
+            "SELECT COALESCE(MAX(position) + 1, 0) FROM status_history WHERE report_code = ?", (code,)))[0][0]
         await db.execute(
             "INSERT INTO status_history (report_code, position, status, day) VALUES (?, ?, ?, ?)",
             (code, position, status, day),
@@ -355,7 +290,7 @@ class Store:
                 if status is not None:
                     await self._append_status(db, code, status, day)
             await self._insert_audit(db, day, audit)
-            await db.execute("INSERT OR IGNORE INTO imported_bundles (bundle_id, day) VALUES (?, ?)", (bundle_id, day))
+            await db.execute("INSERT INTO imported_bundles (bundle_id, day) VALUES (?, ?) ON CONFLICT DO NOTHING", (bundle_id, day))
 
     async def bundle_imported(self, bundle_id: str) -> str | None:
         """The day a reply bundle was first imported, or None."""
@@ -419,15 +354,15 @@ class Store:
     async def use_totp_step(self, staff_id: str, step: int) -> bool:
         """Record a TOTP time step as used; False if it (or a later one) was used before."""
         async with self._transaction() as db:
-            cur = await db.execute(
+            changed = await db.execute(
                 "UPDATE staff SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?", (step, staff_id, step)
             )
-            return cur.rowcount == 1
+            return changed == 1
 
     # Audit ----------------------------------------------------------------------
 
     @staticmethod
-    async def _insert_audit(db: aiosqlite.Connection, day: str, lines: Sequence[tuple[str, str, str | None, str]]) -> None:
+    async def _insert_audit(db: Tx, day: str, lines: Sequence[tuple[str, str, str | None, str]]) -> None:
         """Lines are (day, actor, report_code or None, action[: detail])."""
         await db.executemany(
             "INSERT INTO audit (day, actor, action, report_code, detail) VALUES (?, ?, ?, ?, ?)",
@@ -439,7 +374,7 @@ class Store:
         async with self._transaction() as db:
             await self._insert_audit(db, lines[0][0] if lines else "", lines)
 
-    async def audit_page(self, *, limit: int, before: int | None = None) -> tuple[list[sqlite3.Row], int | None]:
+    async def audit_page(self, *, limit: int, before: int | None = None) -> tuple[list[Row], int | None]:
         """Up to ``limit`` audit rows, newest first, older than row ``before``; and the
         ``before`` of the next older page, or None when these reach the first row."""
         rows = await self._all(
@@ -478,7 +413,7 @@ class Store:
         async with self._transaction() as db:
             await db.execute(
                 "INSERT INTO alert_state (id, failed_day, failures, reason) VALUES (1, ?, 1, ?)"
-                " ON CONFLICT(id) DO UPDATE SET failed_day = excluded.failed_day, failures = failures + 1,"
+                " ON CONFLICT(id) DO UPDATE SET failed_day = excluded.failed_day, failures = alert_state.failures + 1,"
                 " reason = excluded.reason",
                 (day, reason),
             )
@@ -507,7 +442,7 @@ class StaffMember:
     created_day: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "StaffMember":
+    def from_row(cls, row: Row) -> "StaffMember":
         data = dict(row)
         data["must_change"] = bool(data["must_change"])
         data["disabled"] = bool(data["disabled"])
@@ -565,9 +500,9 @@ class Retention:
         """Delete a case's items (its status history stays) and remember their ids, so no
         reply bundle brings one back; returns the ids."""
         async with self._store._transaction() as db:
-            async with db.execute("SELECT item_id FROM items WHERE report_code = ?", (code,)) as cur:
-                ids = [r[0] for r in await cur.fetchall()]
-            await db.executemany("INSERT OR IGNORE INTO purged_items (item_id, report_code, day) VALUES (?, ?, ?)",
+            ids = [r[0] for r in await db.fetch("SELECT item_id FROM items WHERE report_code = ?", (code,))]
+            await db.executemany("INSERT INTO purged_items (item_id, report_code, day) VALUES (?, ?, ?)"
+                                 " ON CONFLICT DO NOTHING",
                                  [(i, code, day) for i in ids])
             await db.execute("DELETE FROM items WHERE report_code = ?", (code,))
             await Store._insert_audit(db, day, [(day, actor, code, f"purge:{len(ids)} item(s)")])
@@ -576,13 +511,11 @@ class Retention:
     async def delete_account(self, account_id: str, day: str) -> list[str]:
         """Delete an account, its reports and their items; returns the item ids."""
         async with self._store._transaction() as db:
-            async with db.execute(
+            ids = [r[0] for r in await db.fetch(
                 "SELECT i.item_id FROM items i JOIN reports r ON r.code = i.report_code WHERE r.account_id = ?",
                 (account_id,),
-            ) as cur:
-                ids = [r[0] for r in await cur.fetchall()]
-            async with db.execute("SELECT code FROM reports WHERE account_id = ?", (account_id,)) as cur:
-                codes = [r[0] for r in await cur.fetchall()]
+            )]
+            codes = [r[0] for r in await db.fetch("SELECT code FROM reports WHERE account_id = ?", (account_id,))]
             await db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
             await Store._insert_audit(db, day, [(day, "reporter", code, "deleted_by_reporter") for code in codes])
         return ids

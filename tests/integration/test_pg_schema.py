@@ -13,7 +13,8 @@ import asyncpg
 import pytest
 
 from server.storage import postgresql
-from server.storage.store import MIGRATIONS, Store
+from server.storage.engines import MIGRATIONS
+from server.storage.store import Store
 
 PG_TYPES = {"TEXT": "text", "BLOB": "bytea", "INTEGER": "bigint"}
 # What a rule's refusal raises: a constraint, or the audit log's trigger.

@@ -99,7 +99,8 @@ def test_a_bundle_imported_before_is_refused_once_its_replies_are_gone(tmp_path)
         try:
             first = await import_reply_bundle(store, blobs, _run_io, PUBLIC, data, "kepala")
             again = await import_reply_bundle(store, blobs, _run_io, PUBLIC, data, "kepala")
-            await store._conn.execute("DELETE FROM items WHERE item_id = ?", (item_id,))
+            async with store._transaction() as db:
+                await db.execute("DELETE FROM items WHERE item_id = ?", (item_id,))
             with pytest.raises(BundleRejected) as refused:
                 await import_reply_bundle(store, blobs, _run_io, PUBLIC, data, "kepala")
             audit = [tuple(r) for r in await store._all("SELECT action, detail FROM audit ORDER BY seq")]
@@ -120,9 +121,10 @@ def test_a_bundle_made_before_its_case_was_purged_is_refused(tmp_path):
     async def go():
         store, blobs = await _store_with_case(tmp_path, "closed_proven")
         try:
-            await store._conn.execute("INSERT INTO items (item_id, report_code, position, kind, author, size, sha256,"
-                                      " created_day) VALUES (?, ?, 0, 'report', 'reporter', 1, 'x', ?)",
-                                      ("1" * 32, CODE, "2026-11-20"))
+            async with store._transaction() as db:
+                await db.execute("INSERT INTO items (item_id, report_code, position, kind, author, size, sha256,"
+                                 " created_day) VALUES (?, ?, 0, 'report', 'reporter', 1, 'x', ?)",
+                                 ("1" * 32, CODE, "2026-11-20"))
             await Retention(store).purge_items(CODE, "2026-11-28", "retention")
             with pytest.raises(BundleRejected) as refused:
                 await import_reply_bundle(store, blobs, _run_io, PUBLIC, made_on(27), "kepala")

@@ -1,15 +1,15 @@
 """The staff side of the store: TOTP steps used once and in order, the audit
-log append-only and paged, imported bundles and purged items remembered."""
+log append-only and paged, imported bundles and purged items remembered.
+Each store test runs on both engines, SQLite and PostgreSQL (``open_store``)."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 import pytest
 
 from server.staff.workflow import StaffSessions
-from server.storage.store import Retention, StaffMember, Store
+from server.storage.store import Retention, StaffMember
 
 DAY = "2026-11-28"
 
@@ -18,18 +18,14 @@ def run(coro):
     return asyncio.run(coro)
 
 
-async def _store(tmp_path) -> Store:
-    return await Store.open(tmp_path / "wbs.sqlite3")
-
-
 def _member(name="kepala") -> StaffMember:
     return StaffMember(id=name * 4, username=name, role="admin", password_hash="x", totp_secret="S",
                        totp_last_step=0, must_change=False, disabled=False, created_day=DAY)
 
 
-def test_a_totp_step_is_used_once_and_never_an_older_one(tmp_path):
+def test_a_totp_step_is_used_once_and_never_an_older_one(open_store):
     async def go():
-        store = await _store(tmp_path)
+        store = await open_store()
         try:
             member = _member()
             await store.add_staff(member)
@@ -41,9 +37,9 @@ def test_a_totp_step_is_used_once_and_never_an_older_one(tmp_path):
     assert run(go()) == [True, False, False, True, False, False, True]
 
 
-def test_the_audit_log_is_append_only_and_pages_back_to_the_first_row(tmp_path):
+def test_the_audit_log_is_append_only_and_pages_back_to_the_first_row(open_store):
     async def go():
-        store = await _store(tmp_path)
+        store = await open_store()
         try:
             await store.audit(*[(DAY, "kepala", None, f"login:{n}") for n in range(25)])
             pages, before = [], None
@@ -53,32 +49,32 @@ def test_the_audit_log_is_append_only_and_pages_back_to_the_first_row(tmp_path):
                 if older is None:
                     break
                 before = older
-            return pages
+            for sql in ("UPDATE audit SET actor = 'x'", "DELETE FROM audit"):
+                with pytest.raises(Exception, match="append-only"):
+                    async with store._transaction() as db:
+                        await db.execute(sql)
+            return pages, len(await store._all("SELECT seq FROM audit"))
         finally:
             await store.close()
 
-    pages = run(go())
+    pages, rows = run(go())
     assert [len(p) for p in pages] == [10, 10, 5]
     assert sum(pages, []) == [str(n) for n in reversed(range(25))]
-    db = sqlite3.connect(tmp_path / "wbs.sqlite3")
-    for sql in ("UPDATE audit SET actor = 'x'", "DELETE FROM audit"):
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            db.execute(sql)
-    db.close()
+    assert rows == 25
 
 
-def test_imported_bundles_and_purged_items_are_remembered(tmp_path):
+def test_imported_bundles_and_purged_items_are_remembered(open_store):
     async def go():
-        store = await _store(tmp_path)
+        store = await open_store()
         try:
             assert await store.bundle_imported("b" * 64) is None
             await store.import_replies(DAY, [], [], bundle_id="b" * 64)
             assert await store.bundle_imported("b" * 64) == DAY
-            db = store._conn
-            await db.execute("INSERT INTO accounts VALUES ('a', x'00', x'00', 1, 8, 1, x'00', ?)", (DAY,))
-            await db.execute("INSERT INTO reports VALUES ('R1', 'a', 'closed_proven', ?, ?)", (DAY, DAY))
-            await db.execute("INSERT INTO items (item_id, report_code, position, kind, author, size, sha256,"
-                             " created_day) VALUES (?, 'R1', 0, 'report', 'reporter', 1, 'x', ?)", ("1" * 32, DAY))
+            async with store._transaction() as db:
+                await db.execute("INSERT INTO accounts VALUES ('a', ?, ?, 1, 8, 1, ?, ?)", (b"\0", b"\0", b"\0", DAY))
+                await db.execute("INSERT INTO reports VALUES ('R1', 'a', 'closed_proven', ?, ?)", (DAY, DAY))
+                await db.execute("INSERT INTO items (item_id, report_code, position, kind, author, size, sha256,"
+                                 " created_day) VALUES (?, 'R1', 0, 'report', 'reporter', 1, 'x', ?)", ("1" * 32, DAY))
             ids = await Retention(store).purge_items("R1", DAY, "retention")
             assert ids == ["1" * 32]
             return await store.purged_items(["1" * 32, "2" * 32])

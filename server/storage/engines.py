@@ -1,0 +1,135 @@
+"""What the store asks of a database engine (docs/storage.md), and SQLite's.
+
+``Store`` writes its queries once, with ``?`` placeholders; an engine runs
+them: reads, and write transactions through a ``Tx``. Rows are mappings that
+also index by position (``sqlite3.Row``, ``asyncpg.Record``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, AsyncContextManager, AsyncIterator, Protocol, Sequence
+
+import aiosqlite
+
+from server.errors import DiskFull, StoreError
+
+MIGRATIONS = "server.storage.migrations"
+
+Row = Any  # sqlite3.Row or asyncpg.Record: row["name"], row[0], dict(row)
+
+
+def migrations(package: str = MIGRATIONS) -> list[tuple[int, str]]:
+    """The numbered scripts of a migrations package (SQLite's by default), in order."""
+    found = []
+    for entry in resources.files(package).iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Tx(Protocol):
+    """One open write transaction."""
+
+    async def execute(self, sql: str, args: Sequence[object] = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None: ...
+
+    async def fetch(self, sql: str, args: Sequence[object] = ()) -> list[Row]: ...
+
+
+class Engine(Protocol):
+    def transaction(self) -> AsyncContextManager[Tx]: ...
+
+    async def fetch(self, sql: str, args: Sequence[object] = ()) -> list[Row]: ...
+
+    async def close(self) -> None: ...
+
+
+class _SqliteTx:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, args: Sequence[object] = ()) -> int:
+        cur = await self._conn.execute(sql, args)
+        return cur.rowcount
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetch(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        async with self._conn.execute(sql, args) as cur:
+            return list(await cur.fetchall())
+
+
+class SqliteEngine:
+    """SQLite through aiosqlite, WAL. One connection, one lock: every operation holds
+    the lock for its statements (a transaction included), so coroutines never see
+    each other's half-done work."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> "SqliteEngine":
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {path}: {exc}") from None
+        conn.row_factory = sqlite3.Row
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA secure_delete=ON",
+            "PRAGMA busy_timeout=10000",
+        ):
+            await conn.execute(pragma)
+        engine = cls(conn)
+        await engine._migrate()
+        return engine
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def _migrate(self) -> None:
+        async with self._lock:
+            version = (await (await self._conn.execute("PRAGMA user_version")).fetchone())[0]
+            for number, script in migrations():
+                if number <= version:
+                    continue
+                await self._conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
+                )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """One write transaction. A full disk is ``DiskFull``; whatever failed,
+        no transaction stays open (SQLite may have rolled it back already),
+        so the next write works as soon as there is room again."""
+        async with self._lock:
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _SqliteTx(self._conn)
+                    await self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        await self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                    raise DiskFull() from None
+                raise
+
+    async def fetch(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        async with self._lock:
+            async with self._conn.execute(sql, args) as cur:
+                return list(await cur.fetchall())
