@@ -1,6 +1,7 @@
 """Importing a reply bundle (``server.staff.workflow.import_reply_bundle``) against a real database and blob store:
 a status a reply sets must be one of the status keys, or nothing of the bundle is stored; a stale bundle
-(imported before and its replies gone, or made before its case was purged) is refused."""
+(imported before and its replies gone, or made before its case was purged) is refused.
+Each test runs on both engines, SQLite and PostgreSQL (``open_store``)."""
 
 from __future__ import annotations
 
@@ -44,9 +45,9 @@ def bundle_setting(*statuses: str | None, now: datetime | None = None) -> tuple[
     return build_reply_bundle(entries, RING.newest, now=now), [e.item_id for e in entries]
 
 
-async def _store_with_case(tmp_path: Path, status: str = "received") -> tuple[Store, BlobStore]:
+async def _store_with_case(open_store, tmp_path: Path, status: str = "received") -> tuple[Store, BlobStore]:
     """A database holding report CODE (no items yet), and an empty blob store."""
-    store = await Store.open(tmp_path / "wbs.sqlite3")
+    store = await open_store()
     blobs = BlobStore(tmp_path / "blobs")
     blobs.prepare()
     account = Account(id=new_item_id(), lookup=os.urandom(32), salt=os.urandom(16), kdf_t=1, kdf_m_kib=8, kdf_p=1,
@@ -56,8 +57,8 @@ async def _store_with_case(tmp_path: Path, status: str = "received") -> tuple[St
     return store, blobs
 
 
-async def _import(tmp_path: Path, data: bytes, item_ids: list[str]) -> tuple[object, str, list, list]:
-    store, blobs = await _store_with_case(tmp_path)
+async def _import(open_store, tmp_path: Path, data: bytes, item_ids: list[str]) -> tuple[object, str, list, list]:
+    store, blobs = await _store_with_case(open_store, tmp_path)
     try:
         try:
             outcome: object = await import_reply_bundle(store, blobs, _run_io, PUBLIC, data, "kepala")
@@ -71,10 +72,10 @@ async def _import(tmp_path: Path, data: bytes, item_ids: list[str]) -> tuple[obj
 
 
 @pytest.mark.parametrize("status", ["bogus", "closed", "open", "received_", "closed_proven_", "deleted", "a" * 40])
-def test_a_status_outside_the_keys_is_refused_and_nothing_is_stored(tmp_path, status):
+def test_a_status_outside_the_keys_is_refused_and_nothing_is_stored(open_store, tmp_path, status):
     assert status not in STATUSES
     data, item_ids = bundle_setting("investigation", status)  # the bad one comes second
-    outcome, now, stored, history = asyncio.run(_import(tmp_path, data, item_ids))
+    outcome, now, stored, history = asyncio.run(_import(open_store, tmp_path, data, item_ids))
     assert isinstance(outcome, BundleRejected), outcome
     assert outcome.reason == "staff.err.unknown_status" and outcome.values["status"] == status
     assert status in str(outcome) and item_ids[1] in str(outcome)
@@ -84,18 +85,18 @@ def test_a_status_outside_the_keys_is_refused_and_nothing_is_stored(tmp_path, st
 
 
 @pytest.mark.parametrize("status", sorted(STATUSES))
-def test_every_status_key_is_accepted(tmp_path, status):
+def test_every_status_key_is_accepted(open_store, tmp_path, status):
     data, item_ids = bundle_setting(status)
-    outcome, now, stored, _ = asyncio.run(_import(tmp_path, data, item_ids))
+    outcome, now, stored, _ = asyncio.run(_import(open_store, tmp_path, data, item_ids))
     assert not isinstance(outcome, BundleRejected), outcome
     assert now == status and all(item is not None for item in stored)
 
 
-def test_a_bundle_imported_before_is_refused_once_its_replies_are_gone(tmp_path):
+def test_a_bundle_imported_before_is_refused_once_its_replies_are_gone(open_store, tmp_path):
     data, (item_id,) = bundle_setting("closed_proven")
 
     async def go():
-        store, blobs = await _store_with_case(tmp_path)
+        store, blobs = await _store_with_case(open_store, tmp_path)
         try:
             first = await import_reply_bundle(store, blobs, _run_io, PUBLIC, data, "kepala")
             again = await import_reply_bundle(store, blobs, _run_io, PUBLIC, data, "kepala")
@@ -114,12 +115,12 @@ def test_a_bundle_imported_before_is_refused_once_its_replies_are_gone(tmp_path)
     assert audit[-1] == ("import_refused", "staff.err.bundle_replayed")
 
 
-def test_a_bundle_made_before_its_case_was_purged_is_refused(tmp_path):
+def test_a_bundle_made_before_its_case_was_purged_is_refused(open_store, tmp_path):
     def made_on(day: int) -> bytes:
         return bundle_setting("verification", now=datetime(2026, 11, day, 23, 59, tzinfo=timezone.utc))[0]
 
     async def go():
-        store, blobs = await _store_with_case(tmp_path, "closed_proven")
+        store, blobs = await _store_with_case(open_store, tmp_path, "closed_proven")
         try:
             async with store._transaction() as db:
                 await db.execute("INSERT INTO items (item_id, report_code, position, kind, author, size, sha256,"
