@@ -2,14 +2,15 @@
 
 A case in a final status keeps its items for ``retention_days`` whole days
 after its last status change; on the day that many days have passed they are
-purged. One day earlier, they stay.
+purged. One day earlier, they stay. Each test runs on both engines, SQLite
+and PostgreSQL (``open_store``); what is left is read through the store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-import sqlite3
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -59,52 +60,56 @@ CASES = {
 }
 
 
-def _purge_run(tmp_path: Path, retention_days: int, today: date) -> tuple[dict[str, list[str]], int, BlobStore]:
-    async def run() -> tuple[dict[str, list[str]], int]:
-        store = await Store.open(tmp_path / "wbs.sqlite3")
+@dataclass
+class PurgeRun:
+    ids: dict[str, list[str]]
+    count: int
+    blobs: BlobStore
+    items_left: dict[str, int]
+    audit: list[tuple]
+    history: int  # status changes of WBS-AT-LIMIT
+
+
+def _purge_run(open_store, tmp_path: Path, retention_days: int, today: date) -> PurgeRun:
+    async def run() -> PurgeRun:
+        store = await open_store()
         try:
             ids = {code: await _new_case(store, blobs, code, statuses) for code, (statuses, _) in CASES.items()}
-            return ids, await purge_expired(store, blobs, retention_days, today=today)
+            count = await purge_expired(store, blobs, retention_days, today=today)
+            left = {r[0]: r[1] for r in await store._all("SELECT report_code, COUNT(*) FROM items GROUP BY report_code")}
+            audit = [tuple(r) for r in await store._all(
+                "SELECT day, actor, report_code, detail FROM audit WHERE action = 'purge' ORDER BY report_code")]
+            history = (await store._all("SELECT COUNT(*) FROM status_history WHERE report_code = 'WBS-AT-LIMIT'"))[0][0]
+            return PurgeRun(ids, count, blobs, left, audit, history)
         finally:
             await store.close()
 
     blobs = BlobStore(tmp_path / "blobs")
     blobs.prepare()
-    ids, count = asyncio.run(run())
-    return ids, count, blobs
+    return asyncio.run(run())
 
 
-def _items_left(tmp_path: Path) -> dict[str, int]:
-    with sqlite3.connect(tmp_path / "wbs.sqlite3") as db:
-        rows = db.execute("SELECT report_code, COUNT(*) FROM items GROUP BY report_code").fetchall()
-    return dict(rows)
-
-
-def test_purged_on_the_day_the_period_ends_and_not_the_day_before(tmp_path):
-    ids, count, blobs = _purge_run(tmp_path, RETENTION_DAYS, TODAY)
+def test_purged_on_the_day_the_period_ends_and_not_the_day_before(open_store, tmp_path):
+    run = _purge_run(open_store, tmp_path, RETENTION_DAYS, TODAY)
     purged = {code for code, (_, gone) in CASES.items() if gone}
-    assert count == len(purged)
-    assert _items_left(tmp_path) == {code: 2 for code in CASES if code not in purged}
-    for code, item_ids in ids.items():
-        on_disk = [blobs.path(i).exists() for i in item_ids]
+    assert run.count == len(purged)
+    assert run.items_left == {code: 2 for code in CASES if code not in purged}
+    for code, item_ids in run.ids.items():
+        on_disk = [run.blobs.path(i).exists() for i in item_ids]
         assert on_disk == [code not in purged] * 2, code
-    with sqlite3.connect(tmp_path / "wbs.sqlite3") as db:
-        audit = db.execute("SELECT day, actor, report_code, detail FROM audit WHERE action = 'purge'"
-                           " ORDER BY report_code").fetchall()
-        history = db.execute("SELECT COUNT(*) FROM status_history WHERE report_code = 'WBS-AT-LIMIT'").fetchone()[0]
-    assert audit == [(TODAY.isoformat(), "retention", code, "2 item(s)") for code in sorted(purged)]
-    assert history == 3  # the status history stays
+    assert run.audit == [(TODAY.isoformat(), "retention", code, "2 item(s)") for code in sorted(purged)]
+    assert run.history == 3  # the status history stays
 
 
 @pytest.mark.parametrize("today, expected", [
     (TODAY - timedelta(days=1), {"WBS-LONG-AGO"}),
     (TODAY + timedelta(days=1), {"WBS-AT-LIMIT", "WBS-REJECTED-AT-LIMIT", "WBS-LONG-AGO", "WBS-DAY-BEFORE"}),
 ])
-def test_the_injected_day_moves_the_boundary(tmp_path, today, expected):
-    _purge_run(tmp_path, RETENTION_DAYS, today)
-    assert set(CASES) - set(_items_left(tmp_path)) == expected
+def test_the_injected_day_moves_the_boundary(open_store, tmp_path, today, expected):
+    run = _purge_run(open_store, tmp_path, RETENTION_DAYS, today)
+    assert set(CASES) - set(run.items_left) == expected
 
 
-def test_retention_zero_keeps_everything(tmp_path):
-    _, count, _ = _purge_run(tmp_path, 0, TODAY + timedelta(days=10_000))
-    assert count == 0 and set(_items_left(tmp_path)) == set(CASES)
+def test_retention_zero_keeps_everything(open_store, tmp_path):
+    run = _purge_run(open_store, tmp_path, 0, TODAY + timedelta(days=10_000))
+    assert run.count == 0 and set(run.items_left) == set(CASES)
