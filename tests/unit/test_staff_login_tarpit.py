@@ -1,4 +1,5 @@
-"""Staff logins past the overall failure budget: failures answered slowly, a right login at once."""
+"""Staff logins past the overall failure budget: failures answered slowly, a right login at once
+(on both engines, SQLite and PostgreSQL: ``open_store``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from server.appkeys import STAFF_THROTTLE
 from server.config import Config
 from server.defences.throttle import LoginThrottle
 from server.staff.workflow import StaffLoginFailed, authenticate, create_staff
-from server.storage.store import Store
 
 TARPIT = 5.0
 
@@ -20,7 +20,7 @@ async def _run_kdf(fn, *args):  # type: ignore[no-untyped-def]
     return fn(*args)
 
 
-def test_failures_past_the_budget_are_held_and_a_right_login_is_not(tmp_path):
+def test_failures_past_the_budget_are_held_and_a_right_login_is_not(open_store):
     held: list[list[float]] = []
 
     async def attempt(*args) -> bool:  # type: ignore[no-untyped-def]
@@ -38,7 +38,7 @@ def test_failures_past_the_budget_are_held_and_a_right_login_is_not(tmp_path):
         return True
 
     async def go() -> list[bool]:
-        store = await Store.open(tmp_path / "wbs.sqlite3")
+        store = await open_store()
         try:
             member, password = await create_staff(store, "kepala", "admin", actor="test", must_change=False)
             throttle = LoginThrottle(failures_before_delay=100, max_delay=3600, global_per_minute=2,
