@@ -292,6 +292,9 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
         alerts = raw.pop("alerts", None)
         tenants = raw.pop("tenants", None)
+        if "database_url" in raw:  # PostgreSQL is not on the runtime path yet (docs/storage.md)
+            raise ConfigError(f"{path}: database_url is not supported yet; remove it, and the database "
+                              "stays in the data folder (SQLite)")
         unknown = sorted(set(raw) - set(_TYPES))
         if unknown:
             raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
