@@ -45,7 +45,14 @@ class Tx(Protocol):
 
 
 class Engine(Protocol):
+    # True when other processes (other nodes) may use the same database at once
+    shared: bool
+
     def transaction(self) -> AsyncContextManager[Tx]: ...
+
+    def exclusive(self, name: str) -> AsyncContextManager[bool]:
+        """Hold the deployment-wide lock ``name`` while the block runs, if no other
+        process holds it: yields False (at once, without waiting) when one does."""
 
     async def fetch(self, sql: str, args: Sequence[object] = ()) -> list[Row]: ...
 
@@ -73,9 +80,12 @@ class SqliteEngine:
     the lock for its statements (a transaction included), so coroutines never see
     each other's half-done work."""
 
+    shared = False  # one process owns a data folder's database
+
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self._held: set[str] = set()
 
     @classmethod
     async def open(cls, path: Path) -> "SqliteEngine":
@@ -133,3 +143,15 @@ class SqliteEngine:
         async with self._lock:
             async with self._conn.execute(sql, args) as cur:
                 return list(await cur.fetchall())
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[bool]:
+        """Within this process only: no other process opens this database."""
+        if name in self._held:
+            yield False
+            return
+        self._held.add(name)
+        try:
+            yield True
+        finally:
+            self._held.discard(name)

@@ -85,6 +85,8 @@ class PostgresEngine:
     per process (as with SQLite); between nodes, a conflicting write fails with a
     serialisation error rather than interleaving (retrying it is not done yet)."""
 
+    shared = True  # every node of a deployment uses the same database
+
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._lock = asyncio.Lock()
@@ -117,6 +119,20 @@ class PostgresEngine:
 
     async def fetch(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
         return await self._pool.fetch(numbered(sql), *args)
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[bool]:
+        """A session-level advisory lock on ``name`` within the current schema, held on a
+        connection of its own while the block runs: one node of the deployment gets it,
+        the others get False at once. A node that dies loses its connection, and the lock."""
+        async with self._pool.acquire() as conn:
+            key = await conn.fetchval("SELECT hashtextextended(current_schema() || '/' || $1, 0)", name)
+            got = await conn.fetchval("SELECT pg_try_advisory_lock($1)", key)
+            try:
+                yield bool(got)
+            finally:
+                if got:
+                    await conn.execute("SELECT pg_advisory_unlock($1)", key)
 
 
 async def open_store(dsn: str | None = None, zone: tzinfo = timezone.utc, **connect: object) -> Store:

@@ -89,6 +89,16 @@ class Store:
     async def close(self) -> None:
         await self._engine.close()
 
+    @property
+    def shared(self) -> bool:
+        """Whether other nodes may use this database at the same time (PostgreSQL)."""
+        return self._engine.shared
+
+    def exclusive(self, name: str) -> AsyncContextManager[bool]:
+        """A deployment-wide lock for once-per-deployment jobs: True inside the block
+        if this process got it, False (without waiting) if another holds it."""
+        return self._engine.exclusive(name)
+
     def _transaction(self) -> AsyncContextManager[Tx]:
         return self._engine.transaction()
 

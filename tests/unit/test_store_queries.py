@@ -129,3 +129,27 @@ def test_staff_changes_and_lists(open_store):
     changed, nobody, everyone = asyncio.run(go())
     assert (changed.must_change, changed.disabled, changed.password_hash) == (False, True, "h2")
     assert nobody is None and [m.username for m in everyone] == ["kepala"]
+
+
+def test_a_deployment_wide_lock_is_held_by_one_store_at_a_time(open_store):
+    """``exclusive``: the first holder gets it, a second opener of the same database
+    (another node, with PostgreSQL) is told no at once, and gets it once released."""
+
+    async def run():
+        first = await open_store()
+        second = await open_store() if first.shared else first
+        try:
+            async with first.exclusive("purge") as got:
+                assert got
+                async with second.exclusive("purge") as again:
+                    assert not again
+                async with second.exclusive("digest") as other:
+                    assert other
+            async with second.exclusive("purge") as later:
+                assert later
+        finally:
+            if second is not first:
+                await second.close()
+            await first.close()
+
+    asyncio.run(run())
