@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workdays import Calendar, CalendarError, load_calendar
@@ -27,6 +28,10 @@ class Config:
     """Everything ``wbs`` can be told. Sizes are bytes, durations seconds."""
 
     data_dir: Path = Path("var")
+    # The metadata's database: "" for SQLite in the data folder, or a postgresql:// URL without a password
+    # (docs/storage.md); and the ciphertext's folder: "" for DATA/blobs, or a path (a shared filesystem)
+    database_url: str = ""
+    blob_dir: str = ""
     reporter_addr: str = "127.0.0.1:8080"
     staff_addr: str = "127.0.0.1:8081"
     instance_name: str = "Inspektorat Daerah Kabupaten Klungkung"
@@ -92,6 +97,8 @@ class Config:
     alerts: AlertsConfig | None = None
     # Many Inspektorats on one server (the [[tenants]] tables; server/tenants.py). Empty: one WBS, as always.
     tenants: tuple[Tenant, ...] = ()
+    # The PostgreSQL schema of a tenant sharing the top-level database_url (tenant_<slug>); never set in wbs.toml
+    database_schema: str = ""
 
     @property
     def reporter_host_port(self) -> tuple[str, int]:
@@ -188,7 +195,8 @@ def check_alerts(alerts: AlertsConfig) -> AlertsConfig:
 
 
 _ONION = re.compile(r"[a-z2-7]{56}\.onion\Z")
-_TYPES = {f.name: f.type for f in fields(Config) if f.name not in ("alerts", "tenants")}
+_TYPES = {f.name: f.type for f in fields(Config) if f.name not in ("alerts", "tenants", "database_schema")}
+DATABASE_SCHEMES = ("postgresql", "postgres")
 
 
 def zone_of(config: Config) -> ZoneInfo:
@@ -205,6 +213,22 @@ def calendar_of(config: Config) -> Calendar:
         return load_calendar(config.holidays_file)
     except CalendarError as exc:
         raise ConfigError(f"holidays_file: {exc}") from None
+
+
+def check_database_url(url: str, key: str = "database_url") -> None:
+    """A ``postgresql://`` URL with no password in it: ``wbs.toml`` is the same file on every node,
+    and whoever may read it must not learn a way into the database from it."""
+    try:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        has_password = parts.password is not None
+    except ValueError:
+        raise ConfigError(f"{key} is not a URL such as postgresql://wbs@/wbs?host=/run/postgresql") from None
+    if parts.scheme not in DATABASE_SCHEMES:
+        raise ConfigError(f"{key} must be a postgresql:// URL (SQLite needs none: leave {key} out)")
+    if has_password or "password" in query:
+        raise ConfigError(f"{key} must not carry a password: use ~/.pgpass, peer authentication over a Unix"
+                          " socket, or a client certificate")
 
 
 def split_addr(addr: str) -> tuple[str, int]:
@@ -265,6 +289,8 @@ def check(config: Config) -> Config:
             raise ConfigError(f"{name} must be between 1 and 1000000")
     split_addr(config.reporter_addr)
     split_addr(config.staff_addr)
+    if config.database_url:
+        check_database_url(config.database_url)
     zone_of(config)
     calendar_of(config)
     from crypto.items import PREFIX_RE
@@ -292,9 +318,6 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
         alerts = raw.pop("alerts", None)
         tenants = raw.pop("tenants", None)
-        if "database_url" in raw:  # PostgreSQL is not on the runtime path yet (docs/storage.md)
-            raise ConfigError(f"{path}: database_url is not supported yet; remove it, and the database "
-                              "stays in the data folder (SQLite)")
         unknown = sorted(set(raw) - set(_TYPES))
         if unknown:
             raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
@@ -308,10 +331,9 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
     values.update({k: v for k, v in overrides.items() if v is not None})
     config = check(replace(Config(), **values))
     if config.tenants:
-        from server.tenants import tenant_config
+        from server.tenants import check_tenant_places, tenant_config
 
-        for tenant in config.tenants:
-            tenant_config(config, tenant)
+        check_tenant_places({tenant.slug: tenant_config(config, tenant) for tenant in config.tenants})
     return config
 
 
@@ -319,7 +341,7 @@ def config_template() -> str:
     """The commented ``wbs.toml`` that ``wbs init`` writes: every key at its default."""
     lines = ["# WBS configuration. Every key is optional; the values shown are the defaults.", ""]
     for f in fields(Config):
-        if f.name in ("alerts", "tenants"):
+        if f.name not in _TYPES:
             continue
         value = getattr(Config(), f.name)
         if isinstance(value, bool):

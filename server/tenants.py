@@ -9,6 +9,12 @@ guards and the thread pools (key derivation, sealing) are shared. With no
 A tenant inherits every top-level setting and may set its own value of
 those in ``TENANT_SETTINGS`` (and its own ``[tenants.alerts]`` table);
 the rest belong to the server as a whole.
+
+Where a tenant's metadata and ciphertext live: its own ``database_url``
+and ``blob_dir`` if it sets them; else, with a top-level ``database_url``,
+a PostgreSQL schema of its own (``tenant_<slug>``) in that database, never
+rows beside another tenant's; with a top-level ``blob_dir``, the folder
+``blob_dir/<slug>``; else its data folder, as with one WBS.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ TENANT_SETTINGS = (
     "max_file_bytes", "max_report_bytes", "max_files", "max_text_chars", "max_short_chars",
     "acknowledge_working_days", "feedback_days", "retention_days",
     "new_accounts_per_minute", "login_failures_before_delay", "login_global_per_minute",
+    "database_url", "blob_dir",
 )
 
 
@@ -55,19 +62,50 @@ def tenant_folder(data_dir: Path, slug: str) -> Path:
     return Path(data_dir) / TENANTS_SUBFOLDER / slug
 
 
+def tenant_schema(slug: str) -> str:
+    """The PostgreSQL schema of a tenant in the top-level database: ``tenant_`` and the slug, its
+    hyphens as underscores (a slug has no underscore, so no two slugs share a schema)."""
+    return "tenant_" + slug.replace("-", "_")
+
+
 def tenant_config(base: "Config", tenant: Tenant) -> "Config":
     """The whole configuration one tenant runs with: its own folder, name, prefix and overrides."""
     from server.config import _ONION, check
 
     # The home page shows reporters its onion address to compare: the tenant's first one.
     onion = next((host for host in tenant.hosts if _ONION.match(host)), "")
+    own = dict(tenant.overrides)
+    schema = "" if "database_url" in own or not base.database_url else tenant_schema(tenant.slug)
+    if "blob_dir" not in own and base.blob_dir:
+        own["blob_dir"] = str(Path(base.blob_dir) / tenant.slug)
     config = replace(base, tenants=(), data_dir=tenant_folder(base.data_dir, tenant.slug),
                      instance_name=tenant.org_name, report_prefix=tenant.report_prefix, onion_address=onion,
-                     **dict(tenant.overrides))
+                     database_schema=schema, **own)
     try:
         return check(config)
     except ConfigError as exc:
         raise ConfigError(f"tenant {tenant.slug!r}: {exc}") from None
+
+
+def check_tenant_places(configs: dict[str, "Config"]) -> None:
+    """Refuse two tenants (each ``tenant_config``, by slug) in one database schema or one blob folder: each
+    keeps a store of its own. URLs are compared as written: two spellings of one database are not caught."""
+    databases: dict[tuple[str, str], str] = {}
+    blob_dirs: dict[str, str] = {}
+    for slug, config in configs.items():
+        if config.database_url:
+            place = (config.database_url, config.database_schema)
+            if place in databases:
+                raise ConfigError(f"tenant {slug!r}: database_url is tenant {databases[place]!r}'s too; each tenant"
+                                  " needs a database of its own (or leave database_url out of both, and each gets a"
+                                  " schema of its own in the top-level database_url)")
+            databases[place] = slug
+        if config.blob_dir:
+            folder = str(Path(config.blob_dir))
+            if folder in blob_dirs:
+                raise ConfigError(f"tenant {slug!r}: blob_dir is tenant {blob_dirs[folder]!r}'s too; each tenant"
+                                  " needs a folder of its own")
+            blob_dirs[folder] = slug
 
 
 def find_tenant(config: "Config", slug: str) -> Tenant:
