@@ -22,6 +22,7 @@ from server.defences.uploadlimits import Pace, TenantUploadSlots, UploadSlots
 from server.errors import ConfigError, NoOrgKey
 from server.staff.deadlines import CalendarState
 from server.storage.datafolder import DataFolder
+from server.storage.opening import blob_root, open_store
 from server.storage.store import Store
 
 log = logging.getLogger("wbs")
@@ -128,9 +129,9 @@ class Context:
             calendar = CalendarState(config.holidays_file)
         except CalendarError as exc:
             raise ConfigError(f"holidays_file: {exc}") from None
-        blobs = BlobStore(folder.blobs)
+        blobs = BlobStore(blob_root(config, folder))
         blobs.prepare()
-        store = await Store.open(folder.database, zone_of(config))
+        store = await open_store(config, folder)
         removed = blobs.sweep(await store.item_ids())
         if removed:
             log.info("removed %d unfinished upload file(s) left by an interrupted run", removed)

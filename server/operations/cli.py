@@ -1,7 +1,8 @@
 """The ``wbs`` command: init, serve, keys install, export, alerts, check.
 
 Every command takes ``--config`` and ``--data`` and may run while the server
-runs (SQLite in WAL mode lets them share the store). ``--demo`` points any of
+runs (SQLite in WAL mode lets them share the store, and so does PostgreSQL
+when ``database_url`` names one). ``--demo`` points any of
 them at the demo's data folder, ``DATA/demo`` (``var/demo``, where ``make run``
 puts it). On a server with ``[[tenants]]``, ``--tenant SLUG`` points a command
 at that tenant's folder, ``DATA/tenants/SLUG``; ``init``, ``serve`` and
@@ -18,7 +19,6 @@ import shlex
 import shutil
 import sys
 from dataclasses import replace
-from datetime import tzinfo
 from pathlib import Path
 
 from crypto.errors import WbsError
@@ -43,7 +43,8 @@ def _server_config(args: argparse.Namespace) -> Config:
         staff_addr=getattr(args, "staff_addr", None),
     )
     if args.demo:
-        return replace(config, data_dir=demo_folder(config.data_dir), tenants=())
+        # The demo never touches the real store, wherever wbs.toml puts it.
+        return replace(config, data_dir=demo_folder(config.data_dir), tenants=(), database_url="", blob_dir="")
     return config
 
 
@@ -113,30 +114,31 @@ def cmd_init(args: argparse.Namespace) -> int:
         write_atomic(config_path, config_template().encode("utf-8"), mode=0o600)
         print(f"wrote {config_path} (every setting at its default)")
     if not config.tenants:
-        _init_folder(DataFolder(config.data_dir), "")
+        _init_folder(config, "")
         return 0
     for parent in (config.data_dir, config.data_dir / TENANTS_SUBFOLDER):
         parent.mkdir(mode=0o700, exist_ok=True)
         os.chmod(parent, 0o700)
     for tenant in config.tenants:
-        _init_folder(DataFolder(tenant_config(config, tenant).data_dir), f" --tenant {tenant.slug}")
+        _init_folder(tenant_config(config, tenant), f" --tenant {tenant.slug}")
     return 0
 
 
-def _init_folder(folder: DataFolder, option: str) -> None:
+def _init_folder(config: Config, option: str) -> None:
+    folder = DataFolder(config.data_dir)
     if folder.initialize():
         print(f"made data folder {folder.root}")
     else:
         print(f"data folder {folder.root} already exists; nothing changed")
-    asyncio.run(_migrate(folder))
+    asyncio.run(_migrate(config, folder))
     if folder.load_public_keys() is None:
         print(f"next: install the organisation's public key with 'wbs keys install org.pub.json{option}'")
 
 
-async def _migrate(folder: DataFolder) -> None:
-    from server.storage.store import Store
+async def _migrate(config: Config, folder: DataFolder) -> None:
+    from server.storage.opening import open_store
 
-    store = await Store.open(folder.database)
+    store = await open_store(config, folder)
     await store.close()
 
 
@@ -148,8 +150,8 @@ def cmd_keys_install(args: argparse.Namespace) -> int:
         _refuse_another_tenants_key(args, data)
     keys = folder.install_public_keys(data)
     active = ",".join(k.key_id for k in keys.active)
-    asyncio.run(_with_store(folder, lambda store: store.audit(
-        (store.today(), CLI_ACTOR, None, f"keys_install:{active}")), zone_of(config)))
+    asyncio.run(_with_store(config, folder, lambda store: store.audit(
+        (store.today(), CLI_ACTOR, None, f"keys_install:{active}"))))
     print(f"installed {args.file} for {keys.org_name}")
     for key in keys.keys:
         print(f"  {key.fingerprint}  {key.status}")
@@ -190,7 +192,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         folder = DataFolder(config.data_dir)
         for line in prepare_demo(folder, config.instance_name):
             print(line, file=sys.stderr)
-        asyncio.run(_with_store(folder, lambda store: prepare_demo_admin(store, folder), zone_of(config)))
+        asyncio.run(_with_store(config, folder, lambda store: prepare_demo_admin(store, folder)))
         print(f"demo staff login:  {folder.root / 'STAFF.txt'} (username, password, TOTP secret)", file=sys.stderr)
         print(f"other commands on the demo: add --demo, e.g. '{_typed_prog()} export --demo --all --out x.zip'",
               file=sys.stderr)
@@ -224,7 +226,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from server.operations.export import export
     from server.storage.blobstore import BlobStore
-    from server.storage.store import Store
+    from server.storage.opening import blob_root, open_store
 
     config = _config(args)
     folder = _folder(args, config)
@@ -232,13 +234,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
 
     async def run() -> dict:
-        store = await Store.open(folder.database, zone_of(config))
+        store = await open_store(config, folder)
         try:
             tmp = out.with_name(f".{out.name}.part")
             try:
                 with open(tmp, "wb") as dst:
                     manifest = await export(
-                        store, BlobStore(folder.blobs), dst, codes=args.report, everything=args.all,
+                        store, BlobStore(blob_root(config, folder)), dst, codes=args.report, everything=args.all,
                         org_key_ids=[k.key_id for k in keys.active] if keys else [], actor=CLI_ACTOR,
                     )
             except BaseException:
@@ -255,11 +257,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_store(folder: DataFolder, fn, zone: tzinfo):  # type: ignore[no-untyped-def]
-    """``fn(store)`` on the folder's database, writing days in the configured ``zone``."""
-    from server.storage.store import Store
+async def _with_store(config: Config, folder: DataFolder, fn):  # type: ignore[no-untyped-def]
+    """``fn(store)`` on the store ``config`` names, writing days in its time zone."""
+    from server.storage.opening import open_store
 
-    store = await Store.open(folder.database, zone)
+    store = await open_store(config, folder)
     try:
         return await fn(store)
     finally:
@@ -272,7 +274,7 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     config = _config(args)
     folder = _folder(args, config)
     member, password = asyncio.run(_with_store(
-        folder, lambda store: create_staff(store, args.name, args.role, actor=CLI_ACTOR), zone_of(config)))
+        config, folder, lambda store: create_staff(store, args.name, args.role, actor=CLI_ACTOR)))
     print(f"added {member.username} ({member.role})")
     print(f"one-time password: {password}")
     print(f"TOTP (scan or type into an authenticator app): {totp_uri(member, config.instance_name)}")
@@ -283,26 +285,36 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from server.staff.workflow import import_reply_bundle
     from server.storage.blobstore import BlobStore
+    from server.storage.opening import blob_root
 
     config = _config(args)
     folder = _folder(args, config)
     data = Path(args.file).read_bytes()
-    blobs = BlobStore(folder.blobs)
+    blobs = BlobStore(blob_root(config, folder))
 
     async def run_io(fn, *a):  # type: ignore[no-untyped-def]
         return await asyncio.to_thread(fn, *a)
 
-    result = asyncio.run(_with_store(folder, zone=zone_of(config), fn=lambda store: import_reply_bundle(
+    result = asyncio.run(_with_store(config, folder, fn=lambda store: import_reply_bundle(
         store, blobs, run_io, folder.load_public_keys(), data, CLI_ACTOR)))
     print(f"imported {args.file}: {result.added} new repl(ies), {result.unchanged} already present, "
           f"{result.statuses} status change(s)")
     return 0
 
 
+def _refuse_outside_the_folder(config: Config, command: str) -> None:
+    """``backup`` and ``restore`` copy the SQLite file and ``DATA/blobs``: nothing else."""
+    if config.database_url or config.blob_dir:
+        raise StoreError(f"'wbs {command}' copies a data folder's own database and blobs/; with database_url or"
+                         " blob_dir set, use the host's tools (pg_dump, a copy of blob_dir)")
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from server.operations.backup import backup
 
-    manifest = backup(_folder(args, _config(args)), Path(args.dest))
+    config = _config(args)
+    _refuse_outside_the_folder(config, "backup")
+    manifest = backup(_folder(args, config), Path(args.dest))
     print(f"backup written to {args.dest}: {manifest['items']} item(s), {len(manifest['files'])} file(s)")
     print("it holds the instance secret: keep it as carefully as the server itself")
     return 0
@@ -311,7 +323,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from server.operations.backup import restore
 
-    data_dir = _config(args).data_dir
+    config = _config(args)
+    _refuse_outside_the_folder(config, "restore")
+    data_dir = config.data_dir
     manifest = restore(Path(args.src), data_dir)
     print(f"restored {manifest['items']} item(s) into {data_dir}")
     return 0
@@ -320,11 +334,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_purge(args: argparse.Namespace) -> int:
     from server.operations.retention import purge_expired
     from server.storage.blobstore import BlobStore
+    from server.storage.opening import blob_root
 
     config = _config(args)
     folder = _folder(args, config)
-    count = asyncio.run(_with_store(folder, lambda store: purge_expired(
-        store, BlobStore(folder.blobs), config.retention_days, actor=CLI_ACTOR), zone_of(config)))
+    count = asyncio.run(_with_store(config, folder, lambda store: purge_expired(
+        store, BlobStore(blob_root(config, folder)), config.retention_days, actor=CLI_ACTOR)))
     print(f"purged the items of {count} case(s) closed more than {config.retention_days} days ago")
     return 0
 
@@ -362,7 +377,7 @@ def cmd_alerts_send(args: argparse.Namespace) -> int:
     async def run(store):  # type: ignore[no-untyped-def]
         return await send_digest(store, config, date.fromisoformat(store.today(now)), now)
 
-    digest = asyncio.run(_with_store(folder, run, zone_of(config)))
+    digest = asyncio.run(_with_store(config, folder, run))
     print(f"sent the digest of {digest.day}: {digest.new_reports} new report(s), {digest.new_messages} new"
           f" message(s) ({digest.first} to {digest.last}), {digest.due_soon} deadline(s) within 2 working days,"
           f" {digest.overdue} overdue")
@@ -370,22 +385,17 @@ def cmd_alerts_send(args: argparse.Namespace) -> int:
 
 
 def cmd_tenants_list(args: argparse.Namespace) -> int:
-    from server.storage.store import Store
-
     config = _config(args, one_tenant=False)
     if not config.tenants:
         print("no [[tenants]] in the configuration: this server is one WBS, in " + str(config.data_dir))
         return 0
 
-    async def counts(folder: DataFolder) -> tuple[int, int]:
-        store = await Store.open(folder.database)
-        try:
-            return (await store.counts())["reports"], len(await store.all_staff())
-        finally:
-            await store.close()
+    async def counts(store):  # type: ignore[no-untyped-def]
+        return (await store.counts())["reports"], len(await store.all_staff())
 
     for tenant in config.tenants:
-        folder = DataFolder(tenant_config(config, tenant).data_dir)
+        own = tenant_config(config, tenant)
+        folder = DataFolder(own.data_dir)
         print(f"{tenant.slug}  {tenant.org_name}  (prefix {tenant.report_prefix})")
         print(f"  reporter hosts: {', '.join(tenant.hosts)}")
         print(f"  staff hosts:    {', '.join(tenant.staff_hosts)}")
@@ -395,7 +405,7 @@ def cmd_tenants_list(args: argparse.Namespace) -> int:
         keys = folder.load_public_keys()
         active = [k.fingerprint for k in keys.active] if keys else []
         print(f"  active key:     {', '.join(active) if active else 'none installed'}")
-        reports, staff = asyncio.run(counts(folder))
+        reports, staff = asyncio.run(_with_store(own, folder, counts))
         print(f"  {reports} report(s), {staff} staff member(s)")
     return 0
 

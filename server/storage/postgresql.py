@@ -2,14 +2,17 @@
 ``migrations/postgresql/`` (twins of SQLite's) applied once, and the store's
 ``?`` placeholders numbered as PostgreSQL wants them.
 
-Not on the server's runtime path yet: ``wbs.toml`` has no ``database_url``,
-and nothing here is reached from ``wbs serve``. What still differs from SQLite
-is listed in docs/storage.md ("Where the PostgreSQL engine stands").
+The server opens it when ``wbs.toml`` has a ``database_url``
+(``server.storage.opening``). A tenant sharing the top-level database lives
+in a schema of its own: its connections' ``search_path`` is that schema
+alone, and migrating creates it. What still differs from SQLite is listed in
+docs/storage.md ("Where the PostgreSQL engine stands").
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from contextlib import asynccontextmanager
 from datetime import timezone, tzinfo
 from functools import lru_cache
@@ -25,6 +28,14 @@ MIGRATIONS = "server.storage.migrations.postgresql"
 # pg_advisory_xact_lock's key while migrating: nodes starting together migrate once.
 MIGRATION_LOCK = 0x5742_5300_0000_0001
 POOL_SIZE = 4
+# The schemas the server names: tenant_<slug> (server.tenants), nothing that needs more quoting than "..."
+_SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
+
+
+def quoted_schema(schema: str) -> str:
+    if not _SCHEMA.match(schema):
+        raise StoreError(f"{schema!r} is not a schema name the server makes")
+    return f'"{schema}"'
 
 
 @lru_cache(maxsize=512)
@@ -42,12 +53,15 @@ def numbered(sql: str) -> str:
     return "".join(out)
 
 
-async def migrate(conn: asyncpg.Connection) -> int:
-    """Apply the migrations this database lacks, all in one transaction under an
-    advisory lock (PostgreSQL's DDL is transactional); returns the version now."""
+async def migrate(conn: asyncpg.Connection, schema: str = "") -> int:
+    """Apply the migrations this database (or ``schema``, made if missing, which the connection's
+    ``search_path`` names) lacks, all in one transaction under an advisory lock (PostgreSQL's DDL is
+    transactional); returns the version now."""
     try:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+            if schema:
+                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted_schema(schema)}")
             await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
             version = await conn.fetchval("SELECT version FROM schema_version")
             if version is None:
@@ -60,7 +74,7 @@ async def migrate(conn: asyncpg.Connection) -> int:
             await conn.execute("UPDATE schema_version SET version = $1", version)
             return version
     except asyncpg.PostgresError as exc:
-        raise StoreError(f"cannot migrate the PostgreSQL database: {exc}") from None
+        raise StoreError(f"cannot migrate the PostgreSQL database: {_one_line(exc)}") from None
 
 
 class _PostgresTx:
@@ -92,14 +106,19 @@ class PostgresEngine:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, dsn: str | None = None, **connect: object) -> "PostgresEngine":
+    async def open(cls, dsn: str | None = None, *, schema: str = "", **connect: object) -> "PostgresEngine":
+        """A pool on ``dsn`` (or the ``connect`` arguments), migrated; with ``schema``, every
+        connection's ``search_path`` is that schema alone, so every query stays inside it."""
+        if schema:
+            settings = dict(connect.pop("server_settings", None) or {})  # type: ignore[call-overload]
+            connect["server_settings"] = {**settings, "search_path": quoted_schema(schema)}
         try:
             pool = await asyncpg.create_pool(dsn, min_size=1, max_size=POOL_SIZE, **connect)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StoreError(f"cannot connect to PostgreSQL: {exc}") from None
+        except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"cannot connect to PostgreSQL: {_one_line(exc)}") from None
         try:
             async with pool.acquire() as conn:
-                await migrate(conn)
+                await migrate(conn, schema)
         except BaseException:
             await pool.close()
             raise
@@ -135,6 +154,11 @@ class PostgresEngine:
                     await conn.execute("SELECT pg_advisory_unlock($1)", key)
 
 
-async def open_store(dsn: str | None = None, zone: tzinfo = timezone.utc, **connect: object) -> Store:
-    """A ``Store`` on PostgreSQL, migrated."""
-    return Store(await PostgresEngine.open(dsn, **connect), zone)
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+async def open_store(dsn: str | None = None, zone: tzinfo = timezone.utc, *, schema: str = "",
+                     **connect: object) -> Store:
+    """A ``Store`` on PostgreSQL (in ``schema``, if given), migrated."""
+    return Store(await PostgresEngine.open(dsn, schema=schema, **connect), zone)
