@@ -56,6 +56,12 @@ class Engine(Protocol):
 
     async def fetch(self, sql: str, args: Sequence[object] = ()) -> list[Row]: ...
 
+    async def statement(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        """One write statement committed on its own, outside any transaction: its
+        ``RETURNING`` rows, if any. On PostgreSQL it runs at READ COMMITTED, so a
+        statement that is atomic by itself (an upsert, a conditional update or
+        delete) never fails because another node wrote the same row meanwhile."""
+
     async def close(self) -> None: ...
 
 
@@ -143,6 +149,10 @@ class SqliteEngine:
         async with self._lock:
             async with self._conn.execute(sql, args) as cur:
                 return list(await cur.fetchall())
+
+    async def statement(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        async with self.transaction() as db:
+            return await db.fetch(sql, args)
 
     @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[bool]:

@@ -139,6 +139,16 @@ class PostgresEngine:
     async def fetch(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
         return await self._pool.fetch(numbered(sql), *args)
 
+    async def statement(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        """A transaction of its own at READ COMMITTED, whatever the database's default,
+        and without the process's write lock: live state (sessions, throttles)
+        written on every login does not queue behind the store's transactions."""
+        try:
+            async with self._pool.acquire() as conn, conn.transaction(isolation="read_committed"):
+                return await conn.fetch(numbered(sql), *args)
+        except asyncpg.DiskFullError:
+            raise DiskFull() from None
+
     @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[bool]:
         """A session-level advisory lock on ``name`` within the current schema, held on a

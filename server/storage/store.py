@@ -65,6 +65,10 @@ class NewItem:
     sha256: str
 
 
+# The tables of sessions, by kind (never a name from outside).
+_SESSION_TABLES = {"reporter": "reporter_sessions", "staff": "staff_sessions"}
+
+
 def new_account_id() -> str:
     return secrets.token_hex(16)
 
@@ -437,6 +441,102 @@ class Store:
             "SELECT COUNT(*) AS n FROM items WHERE kind = 'message' AND author = 'reporter'"
             " AND created_day BETWEEN ? AND ?", (first_day, last_day))
         return (reports["n"] if reports else 0), (messages["n"] if messages else 0)
+
+    # Live state shared by the nodes: sessions and login throttles -----------------------
+    # Used when the database is shared (PostgreSQL; SQLite keeps these in memory).
+    # Each is one statement committed on its own (``Engine.statement``): atomic by
+    # itself, so two nodes writing the same row never fail each other. Times are
+    # whole minutes since the Unix epoch; every row is deleted when it expires
+    # (``sweep_live_state``). docs/threat-model.md says what the rows show.
+
+    async def _live(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        return await self._engine.statement(sql, args)
+
+    async def add_reporter_session(self, row_id: bytes, sealed: bytes, idle_until: int, end_by: int,
+                                   *, cap: int) -> None:
+        """A new reporter session; past ``cap`` sessions, the least recently used end first."""
+        row = await self._one("SELECT COUNT(*) AS n FROM reporter_sessions")
+        excess = (row["n"] if row else 0) - cap + 1
+        if excess > 0:
+            await self._live("DELETE FROM reporter_sessions WHERE id IN"
+                             " (SELECT id FROM reporter_sessions ORDER BY idle_until, end_by, id LIMIT ?)", (excess,))
+        await self._live("INSERT INTO reporter_sessions (id, sealed, idle_until, end_by) VALUES (?, ?, ?, ?)",
+                         (row_id, sealed, idle_until, end_by))
+
+    async def add_staff_session(self, row_id: bytes, staff_id: str, idle_until: int, end_by: int) -> None:
+        await self._live("INSERT INTO staff_sessions (id, staff_id, idle_until, end_by) VALUES (?, ?, ?, ?)",
+                         (row_id, staff_id, idle_until, end_by))
+
+    async def reporter_session(self, row_id: bytes) -> tuple[bytes, int, int] | None:
+        """(sealed, idle_until, end_by) of a reporter session, expired or not."""
+        row = await self._one("SELECT sealed, idle_until, end_by FROM reporter_sessions WHERE id = ?", (row_id,))
+        return (bytes(row["sealed"]), row["idle_until"], row["end_by"]) if row else None
+
+    async def staff_session(self, row_id: bytes) -> tuple[str, int, int] | None:
+        """(staff_id, idle_until, end_by) of a staff session, expired or not."""
+        row = await self._one("SELECT staff_id, idle_until, end_by FROM staff_sessions WHERE id = ?", (row_id,))
+        return (row["staff_id"], row["idle_until"], row["end_by"]) if row else None
+
+    async def touch_session(self, kind: str, row_id: bytes, idle_until: int) -> None:
+        """Move a session's idle limit later (never earlier: another node may have moved it further)."""
+        await self._live(f"UPDATE {_SESSION_TABLES[kind]} SET idle_until = ? WHERE id = ? AND idle_until < ?",
+                         (idle_until, row_id, idle_until))
+
+    async def end_session(self, kind: str, row_id: bytes) -> None:
+        await self._live(f"DELETE FROM {_SESSION_TABLES[kind]} WHERE id = ?", (row_id,))
+
+    async def end_staff_sessions(self, staff_id: str, *, keep: bytes | None = None) -> None:
+        """End every session of a staff member, on every node, except the one ``keep`` names."""
+        await self._live("DELETE FROM staff_sessions WHERE staff_id = ? AND id <> ?", (staff_id, keep or b""))
+
+    async def login_wait(self, row_id: bytes) -> int:
+        """The minute before which this account may not try again (0: it may now)."""
+        row = await self._one("SELECT wait_until FROM login_failures WHERE id = ?", (row_id,))
+        return row["wait_until"] if row else 0
+
+    async def count_login_failure(self, row_id: bytes, forget_after: int) -> int:
+        """One more failed login for this account; its failures so far."""
+        rows = await self._live(
+            "INSERT INTO login_failures (id, failures, wait_until, forget_after) VALUES (?, 1, 0, ?)"
+            " ON CONFLICT(id) DO UPDATE SET failures = login_failures.failures + 1,"
+            " forget_after = CASE WHEN login_failures.forget_after > excluded.forget_after"
+            " THEN login_failures.forget_after ELSE excluded.forget_after END RETURNING failures",
+            (row_id, forget_after))
+        return rows[0]["failures"]
+
+    async def hold_login(self, row_id: bytes, wait_until: int) -> None:
+        """No attempt for this account before ``wait_until`` (a later hold already set stays)."""
+        await self._live(
+            "UPDATE login_failures SET wait_until = ?, forget_after = CASE WHEN forget_after > ?"
+            " THEN forget_after ELSE ? END WHERE id = ? AND wait_until < ?",
+            (wait_until, wait_until, wait_until, row_id, wait_until))
+
+    async def forget_login_failures(self, row_id: bytes) -> None:
+        await self._live("DELETE FROM login_failures WHERE id = ?", (row_id,))
+
+    async def count_rate_event(self, scope: str, minute: int, delta: int = 1) -> tuple[int, int]:
+        """Add ``delta`` (+1, or -1 to give one back, never below 0) to this minute's events of
+        ``scope``; returns (this minute's events, the previous minute's)."""
+        rows = await self._live(
+            "INSERT INTO rate_windows (scope, epoch_minute, events) VALUES (?, ?, ?)"
+            " ON CONFLICT(scope, epoch_minute) DO UPDATE SET events = CASE"
+            " WHEN rate_windows.events + ? < 0 THEN 0 ELSE rate_windows.events + ? END RETURNING events",
+            (scope, minute, max(delta, 0), delta, delta))
+        return rows[0]["events"], await self.rate_events(scope, minute - 1)
+
+    async def rate_events(self, scope: str, minute: int) -> int:
+        row = await self._one("SELECT events FROM rate_windows WHERE scope = ? AND epoch_minute = ?", (scope, minute))
+        return row["events"] if row else 0
+
+    async def sweep_live_state(self, minute: int) -> None:
+        """Delete what has expired at ``minute``: sessions past a limit, failure counts
+        past their day, holds that have passed (their minute is kept no longer than
+        needed), and rate windows older than the previous minute. Any node may run it."""
+        for table in _SESSION_TABLES.values():
+            await self._live(f"DELETE FROM {table} WHERE idle_until <= ? OR end_by <= ?", (minute, minute))
+        await self._live("DELETE FROM login_failures WHERE forget_after <= ?", (minute,))
+        await self._live("UPDATE login_failures SET wait_until = 0 WHERE wait_until > 0 AND wait_until <= ?", (minute,))
+        await self._live("DELETE FROM rate_windows WHERE epoch_minute < ?", (minute - 1,))
 
 
 @dataclass(frozen=True)
