@@ -17,11 +17,11 @@ from server.context import Context, TenantLanes
 from server.defences.acceptlog import AcceptErrorLog
 from server.defences.connections import ListenerGuard, ListenerLimits, Middleware, connection_middleware
 from server.defences.descriptors import plan_connections, raise_open_file_limit
-from server.defences.throttle import LoginThrottle
+from server.defences.throttle import LoginLimiter, login_throttle
 from server.operations.alerts import daily_digest
 from server.operations.retention import daily_purge
 from server.routes import reporter_routes, staff_routes
-from server.staff.workflow import StaffSessions
+from server.staff.workflow import StaffSessionStore, staff_session_store
 from server.storage.datafolder import DataFolder
 from server.tenants import tenant_config
 from server.web import frame_middleware, on_prepare, template_environment, without_date_header
@@ -41,9 +41,14 @@ READ_BUFSIZE = 1024 * 1024
 
 
 async def _sweeper(ctx: Context) -> None:
+    """Expired sessions end; on a shared database, every expired live-state row goes
+    (sessions of both kinds, throttles), whichever node gets there first."""
     while True:
         await asyncio.sleep(SWEEP_SECONDS)
-        ctx.sessions.sweep()
+        try:
+            await ctx.sessions.sweep()
+        except Exception as exc:  # the database away for a while: the next round sweeps again
+            log.warning("session sweep failed: %s", type(exc).__name__)
 
 
 def _guard_only(guard: ListenerGuard | None) -> list[Middleware]:
@@ -101,16 +106,17 @@ def _jobs(contexts: list[Context]) -> Callable[[web.Application], AsyncIterator[
     return background
 
 
-def staff_state(ctx: Context) -> tuple[StaffSessions, LoginThrottle]:
-    """One data folder's staff sessions and staff login throttle."""
-    return (StaffSessions(ctx.config.session_idle_seconds * 2, ctx.config.session_max_seconds * 4),
-            LoginThrottle(failures_before_delay=3, max_delay=ctx.config.login_max_delay_seconds,
-                          global_per_minute=ctx.config.login_global_per_minute,
-                          tarpit_seconds=ctx.config.login_tarpit_seconds))
+def staff_state(ctx: Context) -> tuple[StaffSessionStore, LoginLimiter]:
+    """One data folder's staff sessions and staff login throttle (in its database when shared)."""
+    return (staff_session_store(ctx.store, ctx.config.session_idle_seconds * 2, ctx.config.session_max_seconds * 4),
+            login_throttle(ctx.store, ctx.instance_secret, scope="staff", failures_before_delay=3,
+                           max_delay=ctx.config.login_max_delay_seconds,
+                           global_per_minute=ctx.config.login_global_per_minute,
+                           tarpit_seconds=ctx.config.login_tarpit_seconds))
 
 
 def create_staff_app(ctx: Context, guard: ListenerGuard | None = None, *,
-                     state: tuple[StaffSessions, LoginThrottle] | None = None,
+                     state: tuple[StaffSessionStore, LoginLimiter] | None = None,
                      templates: jinja2.Environment | None = None) -> web.Application:
     """The staff side, for its own listener: none of its routes exists on the reporter side.
 

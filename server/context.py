@@ -16,8 +16,8 @@ from workdays import CalendarError
 
 from server.config import Config, zone_of
 from server.defences.kdfpool import CREATE, LOGIN, STAFF, KdfPool
-from server.defences.sessions import SessionStore
-from server.defences.throttle import CircuitLimit, LoginThrottle, RateLimit
+from server.defences.sessions import Sessions, session_store
+from server.defences.throttle import AccountRate, CircuitLimit, LoginLimiter, account_rate, login_throttle
 from server.defences.uploadlimits import Pace, TenantUploadSlots, UploadSlots
 from server.errors import ConfigError, NoOrgKey
 from server.staff.deadlines import CalendarState
@@ -99,9 +99,9 @@ class Context:
     uploads: UploadSlots | TenantUploadSlots
     pace: Pace
     kdf: KdfPool | TenantLanes
-    sessions: SessionStore
-    throttle: LoginThrottle
-    new_accounts: RateLimit
+    sessions: Sessions  # in the database when other nodes share it (store.shared), in memory otherwise
+    throttle: LoginLimiter
+    new_accounts: AccountRate
     circuit_logins: CircuitLimit
     circuit_reports: CircuitLimit
     keys: KeyState
@@ -150,6 +150,7 @@ class Context:
             if isinstance(uploads, TenantUploadSlots):
                 uploads = TenantUploadSlots(uploads.shared)
             derivations = kdf or pools.kdf
+        instance_secret = folder.instance_secret()
         return cls(
             config=config,
             folder=folder,
@@ -160,24 +161,27 @@ class Context:
             uploads=uploads,
             pace=pace,
             kdf=derivations,
-            sessions=SessionStore(config.session_idle_seconds, config.session_max_seconds),
-            throttle=LoginThrottle(
+            sessions=session_store(store, config.session_idle_seconds, config.session_max_seconds),
+            throttle=login_throttle(
+                store,
+                instance_secret,
+                scope="login",
                 failures_before_delay=config.login_failures_before_delay,
                 max_delay=config.login_max_delay_seconds,
                 global_per_minute=config.login_global_per_minute,
                 tarpit_seconds=config.login_tarpit_seconds,
             ),
-            new_accounts=RateLimit(config.new_accounts_per_minute),
+            new_accounts=account_rate(store, config.new_accounts_per_minute),
             circuit_logins=CircuitLimit(config.circuit_logins_per_minute),
             circuit_reports=CircuitLimit(config.circuit_reports_per_minute),
             keys=KeyState(folder),
-            instance_secret=folder.instance_secret(),
+            instance_secret=instance_secret,
             calendar=calendar,
             owns_pools=pools is None,
         )
 
     async def close(self) -> None:
-        self.sessions.end_all()
+        await self.sessions.close()
         if self.owns_pools:
             self.kdf.close()
             self.seal.shutdown(wait=True)

@@ -225,8 +225,8 @@ async def frame_middleware(request: web.Request, handler: Handler) -> web.Stream
     else:
         cookie = request.cookies.get(LANG_COOKIE)
         request["lang"] = cookie if cookie in i18n.LANGS else request.app[CONTEXT].config.default_lang
-    request["session"] = request.app[CONTEXT].sessions.get(request.cookies.get(SESSION_COOKIE))
     try:
+        request["session"] = await request.app[CONTEXT].sessions.get(request.cookies.get(SESSION_COOKIE))
         return await handler(request)
     except ServerError as exc:
         return error_page(request, exc.status, exc.message_key)

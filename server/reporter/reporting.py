@@ -155,14 +155,14 @@ async def _new_mailbox_key(ctx: Context, codename: str, passphrase: str, salt: b
 
     A refusal spends neither the rate nor the circuit's budget.
     """
-    if not ctx.new_accounts.take():
+    if not await ctx.new_accounts.take():
         ctx.circuit_reports.give_back(circuit)
         raise Busy()
     try:
         return await ctx.kdf.run(derive_mailbox_key, codename, passphrase, salt, params,
                                  lane=CREATE, wait=ctx.config.kdf_wait_seconds)
     except Busy:
-        ctx.new_accounts.give_back()
+        await ctx.new_accounts.give_back()
         ctx.circuit_reports.give_back(circuit)
         raise
 
@@ -284,7 +284,7 @@ async def login(ctx: Context, codename: str, passphrase: str, circuit: str | Non
         normalize_passphrase(passphrase)
     except CredentialError:
         raise LoginFailed() from None
-    ctx.throttle.check(lookup)
+    await ctx.throttle.check(lookup)
     if not ctx.circuit_logins.take(circuit):
         raise TooManyAttempts()
     account = await ctx.store.find_account(lookup)
@@ -299,12 +299,12 @@ async def login(ctx: Context, codename: str, passphrase: str, circuit: str | Non
         ctx.circuit_logins.give_back(circuit)
         raise
     if account is None or not public_keys_equal(bytes(key.public_key), account.mailbox_pk):
-        delay = ctx.throttle.failed(lookup)
+        delay = await ctx.throttle.failed(lookup)
         if delay:
             await asyncio.sleep(delay)
         raise LoginFailed()
-    ctx.throttle.succeeded(lookup)
-    return ctx.sessions.create(account.id, bytes(key))
+    await ctx.throttle.succeeded(lookup)
+    return await ctx.sessions.create(account.id, bytes(key))
 
 
 async def own_report(ctx: Context, session: Session, code: str) -> Report:

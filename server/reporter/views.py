@@ -151,7 +151,7 @@ async def login(request: web.Request) -> web.Response:
         session = await reporting.login(ctx, codename, fields.get("passphrase", ""), request.get("circuit"))
     except reporting.LoginFailed:
         return render(request, "reporter/login.html", status=200, failed=True, codename=codename[:64], notice=None)
-    ctx.sessions.end(request.cookies.get(SESSION_COOKIE))
+    await ctx.sessions.end(request.cookies.get(SESSION_COOKIE))
     response = redirect(request, "/mailbox")
     set_cookie(request, response, SESSION_COOKIE, session.sid)
     raise response
@@ -218,7 +218,7 @@ async def message(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     """End the session on any POST, token or not: the cookie is SameSite=Strict, and a
     logout that only deleted the cookie would leave a copied cookie working."""
-    request.app[CONTEXT].sessions.end(request.cookies.get(SESSION_COOKIE))
+    await request.app[CONTEXT].sessions.end(request.cookies.get(SESSION_COOKIE))
     response = redirect(request, LOGGED_OUT)
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
@@ -239,7 +239,7 @@ async def delete_account(request: web.Request) -> web.Response:
         return render(request, "reporter/delete.html", status=400, error=True)
     ctx = request.app[CONTEXT]
     await retention.delete_account(ctx.store, ctx.blobs, session.account_id)
-    ctx.sessions.end(session.sid)
+    await ctx.sessions.end(session.sid)
     request["session"] = None
     response = render(request, "reporter/deleted.html")
     response.del_cookie(SESSION_COOKIE, path="/")

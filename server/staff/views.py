@@ -40,12 +40,12 @@ def _ctx(request: web.Request):  # type: ignore[no-untyped-def]
 
 
 async def current_member(request: web.Request) -> StaffMember | None:
-    session = request.app[STAFF_SESSIONS].get(request.cookies.get(STAFF_COOKIE))
+    session = await request.app[STAFF_SESSIONS].get(request.cookies.get(STAFF_COOKIE))
     if session is None:
         return None
     member = await _ctx(request).store.staff_by_id(session.staff_id)
     if member is None or member.disabled:
-        request.app[STAFF_SESSIONS].end(session.sid)
+        await request.app[STAFF_SESSIONS].end(session.sid)
         return None
     return member
 
@@ -95,7 +95,7 @@ async def login(request: web.Request) -> web.Response:
                                           fields.get("totp", ""))
     except staff.StaffLoginFailed:
         return page(request, "login.html", failed=True, username=fields.get("username", "")[:40])
-    session = request.app[STAFF_SESSIONS].create(member.id)
+    session = await request.app[STAFF_SESSIONS].create(member.id)
     response = redirect(request, "/staff/password" if member.must_change else "/staff")
     set_cookie(request, response, STAFF_COOKIE, session.sid)
     raise response
@@ -106,7 +106,7 @@ async def logout(request: web.Request) -> web.Response:
     other site can send it, and a logout that deletes the cookie but keeps the
     session alive would leave it usable by whoever copied the cookie."""
     member = await current_member(request)
-    request.app[STAFF_SESSIONS].end(request.cookies.get(STAFF_COOKIE))
+    await request.app[STAFF_SESSIONS].end(request.cookies.get(STAFF_COOKIE))
     if member is not None:
         await _ctx(request).store.audit((_ctx(request).store.today(), member.username, None, "logout"))
     response = redirect(request, "/staff/login")
@@ -128,7 +128,7 @@ async def password(request: web.Request) -> web.Response:
     except staff.StaffInputError as exc:
         return page(request, "password.html", status=400, error=exc.text(lang_of(request)), forced=member.must_change)
     # Whoever may have learnt the old password loses the sessions it opened.
-    request.app[STAFF_SESSIONS].end_for(member.id, keep=request.cookies.get(STAFF_COOKIE))
+    await request.app[STAFF_SESSIONS].end_for(member.id, keep=request.cookies.get(STAFF_COOKIE))
     raise redirect(request, "/staff")
 
 
@@ -350,7 +350,7 @@ async def users_action(request: web.Request) -> web.Response:
             if action in ("disable", "enable"):
                 await ctx.store.update_staff(target.id, [(day, member.username, None, f"user_{action}:{target.username}")],
                                              disabled=action == "disable")
-                request.app[STAFF_SESSIONS].end_for(target.id)
+                await request.app[STAFF_SESSIONS].end_for(target.id)
             elif action == "reset":
                 password = staff.new_password()
                 secret = staff.new_totp_secret()
@@ -359,7 +359,7 @@ async def users_action(request: web.Request) -> web.Response:
                     password_hash=await _run_kdf(request)(staff.hash_password, password), totp_secret=secret,
                     totp_last_step=0, must_change=True,
                 )
-                request.app[STAFF_SESSIONS].end_for(target.id)
+                await request.app[STAFF_SESSIONS].end_for(target.id)
                 updated = await ctx.store.staff_by_id(target.id)
                 shown = (target.username, password, staff.totp_uri(updated, ctx.config.instance_name))
             else:

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 import pyotp
 from argon2 import PasswordHasher
@@ -29,7 +29,8 @@ from workdays import Calendar
 from locales import N_
 
 from server import i18n
-from server.defences.throttle import LoginThrottle
+from server.defences.sessions import cookie_secret, derived, kept_alive, new_cookie, new_sid, until_minute
+from server.defences.throttle import LoginLimiter
 from server.defences.tokens import same_token
 from server.errors import NotFound, ServerError
 from server.i18n import STATUSES
@@ -213,46 +214,115 @@ def totp_step(secret: str, code: str, now: float) -> int | None:
 class StaffSession:
     sid: str
     staff_id: str
-    created: float
-    seen: float
+
+
+class StaffSessionStore(Protocol):
+    """What the staff side asks of its sessions (in memory, or in the shared database)."""
+
+    async def create(self, staff_id: str) -> StaffSession: ...
+
+    async def get(self, sid: str | None) -> StaffSession | None: ...
+
+    async def end(self, sid: str | None) -> None: ...
+
+    async def end_for(self, staff_id: str, *, keep: str | None = None) -> None:
+        """End every session of a member, except ``keep`` (the one changing its own password)."""
 
 
 @dataclass
 class StaffSessions:
+    """Staff sessions in this process's memory (one machine, SQLite)."""
+
     idle: float
     lifetime: float
     clock: Callable[[], float] = time.monotonic
-    _sessions: dict[str, StaffSession] = field(default_factory=dict)
+    # sid -> (session, created, seen)
+    _sessions: dict[str, tuple[StaffSession, float, float]] = field(default_factory=dict)
 
-    def create(self, staff_id: str) -> StaffSession:
+    async def create(self, staff_id: str) -> StaffSession:
         now = self.clock()
-        session = StaffSession(secrets.token_urlsafe(32), staff_id, now, now)
-        self._sessions[session.sid] = session
+        session = StaffSession(new_sid(), staff_id)
+        self._sessions[session.sid] = (session, now, now)
         return session
 
-    def get(self, sid: str | None) -> StaffSession | None:
-        session = self._sessions.get(sid or "")
-        if session is None:
+    async def get(self, sid: str | None) -> StaffSession | None:
+        held = self._sessions.get(sid or "")
+        if held is None:
             return None
+        session, created, seen = held
         now = self.clock()
-        if now - session.seen > self.idle or now - session.created > self.lifetime:
+        if now - seen > self.idle or now - created > self.lifetime:
             self._sessions.pop(session.sid, None)
             return None
-        session.seen = now
+        self._sessions[session.sid] = (session, created, now)
         return session
 
-    def end(self, sid: str | None) -> None:
+    async def end(self, sid: str | None) -> None:
         self._sessions.pop(sid or "", None)
 
-    def end_for(self, staff_id: str, *, keep: str | None = None) -> None:
-        """End every session of a member, except ``keep`` (the one changing its own password)."""
-        for sid, session in list(self._sessions.items()):
+    async def end_for(self, staff_id: str, *, keep: str | None = None) -> None:
+        for sid, (session, _, _) in list(self._sessions.items()):
             if session.staff_id == staff_id and sid != keep:
                 self._sessions.pop(sid, None)
 
 
+STAFF_ROW_PERSON = b"wbs-staff-row"
+
+
+class DatabaseStaffSessions:
+    """Staff sessions in the shared database (PostgreSQL): a login on one node works on
+    every node, and ``end_for`` ends a member's sessions on all of them. The row is
+    found by a hash of the cookie's secret; the member's id is in clear (staff are
+    not anonymous). Limits are whole minutes, as for reporters (``DatabaseSessions``)."""
+
+    def __init__(self, store: Store, idle: float, lifetime: float, clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._idle = idle
+        self._lifetime = lifetime
+        self._clock = clock
+
+    @staticmethod
+    def _row(sid: str | None) -> bytes | None:
+        secret = cookie_secret(sid)
+        return derived(secret, STAFF_ROW_PERSON) if secret is not None else None
+
+    async def create(self, staff_id: str) -> StaffSession:
+        sid, secret = new_cookie()
+        now = self._clock()
+        await self._store.add_staff_session(derived(secret, STAFF_ROW_PERSON), staff_id,
+                                            until_minute(now, self._idle), until_minute(now, self._lifetime))
+        return StaffSession(sid, staff_id)
+
+    async def get(self, sid: str | None) -> StaffSession | None:
+        row_id = self._row(sid)
+        if not sid or row_id is None:
+            return None
+        found = await self._store.staff_session(row_id)
+        if found is None:
+            return None
+        staff_id, idle_until, end_by = found
+        if not await kept_alive(self._store, "staff", row_id, idle_until, end_by, self._clock(), self._idle):
+            return None
+        return StaffSession(sid, staff_id)
+
+    async def end(self, sid: str | None) -> None:
+        row_id = self._row(sid)
+        if row_id is not None:
+            await self._store.end_session("staff", row_id)
+
+    async def end_for(self, staff_id: str, *, keep: str | None = None) -> None:
+        await self._store.end_staff_sessions(staff_id, keep=self._row(keep))
+
+
+def staff_session_store(store: Store, idle: float, lifetime: float) -> StaffSessionStore:
+    """The database's staff sessions when other nodes share it, this process's memory otherwise."""
+    if store.shared:
+        return DatabaseStaffSessions(store, idle, lifetime)
+    return StaffSessions(idle, lifetime)
+
+
 async def authenticate(
-    store: Store, throttle: LoginThrottle, run_kdf: Callable[..., Any], username: str, password: str, code: str,
+    store: Store, throttle: LoginLimiter, run_kdf: Callable[..., Any], username: str, password: str, code: str,
     *, now: float | None = None, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> StaffMember:
     """Password (Argon2id, in the pool) and a TOTP code never used before.
@@ -262,13 +332,13 @@ async def authenticate(
     login still gets in at once.
     """
     key = username.strip().lower().encode("utf-8")[:64]
-    throttle.check(key)
+    await throttle.check(key)
     member = await store.staff_by_name(username.strip())
     stored = member.password_hash if member else _DECOY_HASH
     password_ok = await run_kdf(verify_password, stored, password[:MAX_PASSWORD])
     step = totp_step(member.totp_secret, code, now or time.time()) if member else None
     if member is None or member.disabled or not password_ok or step is None:
-        delay = throttle.failed(key)
+        delay = await throttle.failed(key)
         day = store.today()
         if member is not None:
             await store.audit((day, member.username, None, "login_failed"))
@@ -276,12 +346,12 @@ async def authenticate(
             await sleep(delay)
         raise StaffLoginFailed()
     if not await store.use_totp_step(member.id, step):
-        delay = throttle.failed(key)
+        delay = await throttle.failed(key)
         await store.audit((store.today(), member.username, None, "totp_replay"))
         if delay:
             await sleep(delay)
         raise StaffLoginFailed()
-    throttle.succeeded(key)
+    await throttle.succeeded(key)
     if needs_rehash(member.password_hash):
         await store.update_staff(member.id, password_hash=await run_kdf(hash_password, password))
     await store.audit((store.today(), member.username, None, "login"))

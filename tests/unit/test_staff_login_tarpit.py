@@ -10,7 +10,7 @@ import pyotp
 from server.app import create_staff_app
 from server.appkeys import STAFF_THROTTLE
 from server.config import Config
-from server.defences.throttle import LoginThrottle
+from server.defences.throttle import login_throttle
 from server.staff.workflow import StaffLoginFailed, authenticate, create_staff
 
 TARPIT = 5.0
@@ -41,8 +41,9 @@ def test_failures_past_the_budget_are_held_and_a_right_login_is_not(open_store):
         store = await open_store()
         try:
             member, password = await create_staff(store, "kepala", "admin", actor="test", must_change=False)
-            throttle = LoginThrottle(failures_before_delay=100, max_delay=3600, global_per_minute=2,
-                                     tarpit_seconds=TARPIT)
+            # In memory on SQLite, in the database on PostgreSQL (as the staff listener chooses).
+            throttle = login_throttle(store, bytes(32), scope="staff", failures_before_delay=100, max_delay=3600,
+                                      global_per_minute=2, tarpit_seconds=TARPIT)
             results = [await attempt(store, throttle, _run_kdf, f"tamu{n}", "salah" * 3, "000000")
                        for n in range(4)]
             code = pyotp.TOTP(member.totp_secret).now()
@@ -59,10 +60,20 @@ def test_failures_past_the_budget_are_held_and_a_right_login_is_not(open_store):
     assert held == [[], [], [TARPIT], [TARPIT], [], [TARPIT]]
 
 
-def test_the_staff_listener_takes_its_tarpit_from_the_configuration():
+def test_the_staff_listener_takes_its_tarpit_from_the_configuration(open_store):
     class _Ctx:
         config = Config(login_global_per_minute=1, login_tarpit_seconds=7.0)
+        instance_secret = bytes(32)
 
-    throttle = create_staff_app(_Ctx())[STAFF_THROTTLE]  # type: ignore[arg-type]
-    assert throttle.failed(b"a") == 0.0
-    assert throttle.failed(b"b") == 7.0
+        def __init__(self, store) -> None:  # type: ignore[no-untyped-def]
+            self.store = store
+
+    async def go() -> list[float]:
+        store = await open_store()
+        try:
+            throttle = create_staff_app(_Ctx(store))[STAFF_THROTTLE]  # type: ignore[arg-type]
+            return [await throttle.failed(b"a"), await throttle.failed(b"b")]
+        finally:
+            await store.close()
+
+    assert asyncio.run(go()) == [0.0, 7.0]

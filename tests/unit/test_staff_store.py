@@ -85,12 +85,15 @@ def test_imported_bundles_and_purged_items_are_remembered(open_store):
 
 
 def test_staff_sessions_end_for_a_member_but_the_one_kept():
-    clock = [0.0]
-    sessions = StaffSessions(idle=600, lifetime=3600, clock=lambda: clock[0])
-    a1, a2, a3, b = (sessions.create(i) for i in ("a", "a", "a", "b"))
-    sessions.end_for("a", keep=a2.sid)
-    assert sessions.get(a1.sid) is None and sessions.get(a3.sid) is None
-    assert sessions.get(a2.sid) is a2 and sessions.get(b.sid) is b
-    sessions.end_for("a")
-    assert sessions.get(a2.sid) is None and sessions.get(b.sid) is b
+    async def go():
+        clock = [0.0]
+        sessions = StaffSessions(idle=600, lifetime=3600, clock=lambda: clock[0])
+        a1, a2, a3, b = [await sessions.create(i) for i in ("a", "a", "a", "b")]
+        await sessions.end_for("a", keep=a2.sid)
+        assert await sessions.get(a1.sid) is None and await sessions.get(a3.sid) is None
+        assert await sessions.get(a2.sid) is a2 and await sessions.get(b.sid) is b
+        await sessions.end_for("a")
+        assert await sessions.get(a2.sid) is None and await sessions.get(b.sid) is b
+
+    run(go())
 

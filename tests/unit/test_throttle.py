@@ -8,6 +8,8 @@ import pytest
 from server.defences.throttle import CircuitLimit, LoginThrottle, RateLimit
 from server.errors import TooManyAttempts
 
+from aio import run
+
 
 class FakeClock:
     def __init__(self) -> None:
@@ -25,82 +27,87 @@ def throttle(clock: FakeClock, *, free: int = 5, budget: int = 120, tarpit: floa
                          tarpit_seconds=tarpit, clock=clock)
 
 
-def fail(t: LoginThrottle, lookup: bytes, times: int) -> list[float]:
+async def fail(t: LoginThrottle, lookup: bytes, times: int) -> list[float]:
     delays = []
     for _ in range(times):
-        t.check(lookup)
-        delays.append(t.failed(lookup))
+        await t.check(lookup)
+        delays.append(await t.failed(lookup))
     return delays
 
 
-def test_delay_starts_after_the_free_failures_and_doubles() -> None:
+@run
+async def test_delay_starts_after_the_free_failures_and_doubles() -> None:
     clock = FakeClock()
     t = throttle(clock)
-    fail(t, b"a", 4)
-    t.check(b"a")  # four failures: still free
-    t.failed(b"a")  # the fifth starts a 30 s wait
+    await fail(t, b"a", 4)
+    await t.check(b"a")  # four failures: still free
+    await t.failed(b"a")  # the fifth starts a 30 s wait
     with pytest.raises(TooManyAttempts):
-        t.check(b"a")
+        await t.check(b"a")
     clock.advance(29.9)
     with pytest.raises(TooManyAttempts):
-        t.check(b"a")
+        await t.check(b"a")
     clock.advance(0.2)
-    t.check(b"a")
-    t.failed(b"a")  # the sixth: 60 s
+    await t.check(b"a")
+    await t.failed(b"a")  # the sixth: 60 s
     clock.advance(59.9)
     with pytest.raises(TooManyAttempts):
-        t.check(b"a")
+        await t.check(b"a")
     clock.advance(0.2)
-    t.check(b"a")
-    t.check(b"other")  # another account never waits for this one
+    await t.check(b"a")
+    await t.check(b"other")  # another account never waits for this one
 
 
-def test_success_starts_the_count_afresh() -> None:
+@run
+async def test_success_starts_the_count_afresh() -> None:
     clock = FakeClock()
     t = throttle(clock)
-    fail(t, b"a", 4)
-    t.check(b"a")
-    t.succeeded(b"a")
-    fail(t, b"a", 4)  # a count kept across the success would be at 8: refused since the fifth
-    t.check(b"a")
-    t.failed(b"a")
+    await fail(t, b"a", 4)
+    await t.check(b"a")
+    await t.succeeded(b"a")
+    await fail(t, b"a", 4)  # a count kept across the success would be at 8: refused since the fifth
+    await t.check(b"a")
+    await t.failed(b"a")
     with pytest.raises(TooManyAttempts):
-        t.check(b"a")
+        await t.check(b"a")
 
 
-def test_refused_checks_spend_nothing() -> None:
+@run
+async def test_refused_checks_spend_nothing() -> None:
     clock = FakeClock()
     t = throttle(clock, free=1, budget=3)
-    t.failed(b"locked")  # one failure: its account waits 30 s; one of the 3 overall failures used
+    await t.failed(b"locked")  # one failure: its account waits 30 s; one of the 3 overall failures used
     for _ in range(1000):
         with pytest.raises(TooManyAttempts):
-            t.check(b"locked")
-    assert [t.failed(b"x"), t.failed(b"y")] == [0.0, 0.0]
-    assert t.failed(b"z") == 2.0  # the fourth failure in the minute: over the budget
+            await t.check(b"locked")
+    assert [await t.failed(b"x"), await t.failed(b"y")] == [0.0, 0.0]
+    assert await t.failed(b"z") == 2.0  # the fourth failure in the minute: over the budget
 
 
-def test_only_failures_spend_the_overall_budget_and_nobody_is_refused_for_it() -> None:
+@run
+async def test_only_failures_spend_the_overall_budget_and_nobody_is_refused_for_it() -> None:
     clock = FakeClock()
     t = throttle(clock, budget=10, tarpit=2.0)
     for n in range(500):  # successes are free
-        t.check(b"real%d" % n)
-        t.succeeded(b"real%d" % n)
-    delays = [d for n in range(30) for d in fail(t, b"flood%d" % n, 1)]
+        await t.check(b"real%d" % n)
+        await t.succeeded(b"real%d" % n)
+    delays = [d for n in range(30) for d in await fail(t, b"flood%d" % n, 1)]
     assert delays == [0.0] * 10 + [2.0] * 20
-    t.check(b"real")  # over the budget, a login still runs: its answer, if wrong, is slow
-    t.succeeded(b"real")
+    await t.check(b"real")  # over the budget, a login still runs: its answer, if wrong, is slow
+    await t.succeeded(b"real")
 
 
-def test_overall_budget_is_per_minute() -> None:
+@run
+async def test_overall_budget_is_per_minute() -> None:
     clock = FakeClock()
     t = throttle(clock, budget=3, tarpit=1.5)
-    assert [t.failed(b"%d" % n) for n in range(4)] == [0.0, 0.0, 0.0, 1.5]
+    assert [await t.failed(b"%d" % n) for n in range(4)] == [0.0, 0.0, 0.0, 1.5]
     clock.advance(30)
-    assert t.failed(b"a") == 1.5  # the first four are less than a minute old
+    assert await t.failed(b"a") == 1.5  # the first four are less than a minute old
     clock.advance(30.1)
-    assert t.failed(b"b") == 0.0  # the first four have left the window: 2 in the last minute
-    assert t.failed(b"c") == 0.0
-    assert t.failed(b"d") == 1.5
+    assert await t.failed(b"b") == 0.0  # the first four have left the window: 2 in the last minute
+    assert await t.failed(b"c") == 0.0
+    assert await t.failed(b"d") == 1.5
 
 
 def test_rate_limit_bucket() -> None:

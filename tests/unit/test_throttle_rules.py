@@ -12,6 +12,8 @@ import pytest
 from server.defences.throttle import MAX_TRACKED, WINDOW, CircuitLimit, LoginThrottle, RateLimit
 from server.errors import TooManyAttempts
 
+from aio import run
+
 
 class Clock:
     def __init__(self, now: float = 0.0) -> None:
@@ -21,41 +23,45 @@ class Clock:
         return self.now
 
 
-def test_an_account_never_seen_may_try_even_at_the_clocks_start():
+@run
+async def test_an_account_never_seen_may_try_even_at_the_clocks_start():
     clock = Clock(0.5)
     throttle = LoginThrottle(failures_before_delay=1, max_delay=60.0, global_per_minute=5, clock=clock)
-    throttle.check(b"never-seen")
+    await throttle.check(b"never-seen")
 
 
-def test_without_a_tarpit_an_exhausted_overall_budget_holds_no_answer():
+@run
+async def test_without_a_tarpit_an_exhausted_overall_budget_holds_no_answer():
     throttle = LoginThrottle(failures_before_delay=100, max_delay=60.0, global_per_minute=1, clock=Clock())
-    assert throttle.failed(b"a") == 0.0
-    assert throttle.failed(b"b") == 0.0
+    assert await throttle.failed(b"a") == 0.0
+    assert await throttle.failed(b"b") == 0.0
 
 
-def test_a_failure_exactly_a_minute_old_still_counts_against_the_overall_budget():
+@run
+async def test_a_failure_exactly_a_minute_old_still_counts_against_the_overall_budget():
     clock = Clock(100.0)
     throttle = LoginThrottle(failures_before_delay=100, max_delay=60.0, global_per_minute=1,
                              tarpit_seconds=5.0, clock=clock)
-    assert throttle.failed(b"a") == 0.0
+    assert await throttle.failed(b"a") == 0.0
     clock.now += WINDOW
-    assert throttle.failed(b"b") == 5.0
+    assert await throttle.failed(b"b") == 5.0
     clock.now += WINDOW + 0.001
-    assert throttle.failed(b"c") == 0.0
+    assert await throttle.failed(b"c") == 0.0
 
 
-def test_the_oldest_account_is_forgotten_only_beyond_the_tracked_bound():
+@run
+async def test_the_oldest_account_is_forgotten_only_beyond_the_tracked_bound():
     clock = Clock()
     throttle = LoginThrottle(failures_before_delay=1, max_delay=60.0, global_per_minute=10, clock=clock)
     for n in range(MAX_TRACKED):
-        throttle.failed(n.to_bytes(4, "big"))
+        await throttle.failed(n.to_bytes(4, "big"))
     with pytest.raises(TooManyAttempts):
-        throttle.check((0).to_bytes(4, "big"))
-    throttle.failed(b"one more")
-    throttle.check((0).to_bytes(4, "big"))
+        await throttle.check((0).to_bytes(4, "big"))
+    await throttle.failed(b"one more")
+    await throttle.check((0).to_bytes(4, "big"))
     for lookup in ((1).to_bytes(4, "big"), b"one more"):
         with pytest.raises(TooManyAttempts):
-            throttle.check(lookup)
+            await throttle.check(lookup)
 
 
 def test_a_rate_limit_remembers_one_key_by_default():
