@@ -79,6 +79,8 @@ def start_server(tmp: Path, keyring: Keyring | None = None, *, data: Path | None
     data = data or tmp / "data"
     config = tmp / "wbs.toml"
     port, staff_port = free_port(), free_port()
+    while staff_port == port:  # a port just closed may be drawn again
+        staff_port = free_port()
     settings.setdefault("kdf_t", TEST_CHEAPEST.t)
     settings.setdefault("kdf_m_kib", TEST_CHEAPEST.m_kib)
     settings.setdefault("min_free_bytes", 0)
