@@ -4,6 +4,7 @@
     └── ServerError                 base of the server's errors; never raised itself
         ├── ConfigError             the configuration cannot work (start-up only)
         ├── StoreError              the data folder is missing or not usable
+        ├── JobRunning              another node runs this once-per-deployment job right now
         ├── KeyInstallError         org.pub.json cannot be installed
         ├── ProxyLineError          a connection's PROXY line is missing or malformed (never an HTTP answer)
         ├── NotFound           404
@@ -42,6 +43,10 @@ class ConfigError(ServerError):
 
 class StoreError(ServerError):
     """The data folder is missing or not usable."""
+
+
+class JobRunning(ServerError):
+    """Another node of this deployment runs this job right now (it holds the job's lock)."""
 
 
 class KeyInstallError(ServerError):

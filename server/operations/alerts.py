@@ -26,7 +26,7 @@ import aiosmtplib
 from crypto.errors import WbsError
 
 from server.config import AlertsConfig, Config, zone_of
-from server.errors import ConfigError
+from server.errors import ConfigError, JobRunning
 from server.operations import socks5
 from server.operations.digest import Digest, digest_message, gather
 from server.storage.store import AlertState, Store
@@ -39,6 +39,7 @@ RETRY_MAX_SECONDS = 3600.0
 # The schedule looks at the clock at least this often, so a changed clock
 # (or a digest sent meanwhile by 'wbs alerts send') is noticed within a minute.
 NAP_SECONDS = 60.0
+DIGEST_LOCK = "daily-digest"  # Store.exclusive: one node of a deployment sends at a time
 
 # What went wrong, as the log, the dashboard (i18n "alerts.reason.*") and 'wbs check' name it.
 REASONS = {
@@ -145,9 +146,23 @@ async def send_mail(alerts: AlertsConfig, message: EmailMessage) -> None:
         raise _reason_of(exc) from None
 
 
-async def send_digest(store: Store, config: Config, today: date, now: datetime,
-                      send: Callable[[AlertsConfig, EmailMessage], Awaitable[None]] = send_mail) -> Digest:
-    """Send the digest of ``today`` and record it; a failure is recorded and raised."""
+Sender = Callable[[AlertsConfig, EmailMessage], Awaitable[None]]
+
+
+async def send_digest(store: Store, config: Config, today: date, now: datetime, send: Sender = send_mail) -> Digest:
+    """Send the digest of ``today`` and record it; a failure is recorded and raised.
+
+    Under the deployment's digest lock, which the schedule takes too: while another node
+    (or another 'wbs alerts send') is sending it, ``JobRunning``, at once.
+    """
+    async with store.exclusive(DIGEST_LOCK) as got:
+        if not got:
+            raise JobRunning("another node of this deployment is sending the daily digest right now;"
+                             " look at its log, or try again in a minute")
+        return await _send_and_record(store, config, today, now, send)
+
+
+async def _send_and_record(store: Store, config: Config, today: date, now: datetime, send: Sender) -> Digest:
     alerts = config.alerts
     if alerts is None:
         raise ConfigError("no [alerts] table in the configuration")
@@ -190,14 +205,23 @@ class DigestSchedule:
         wait = min((self._next_send(local) - local).total_seconds(), NAP_SECONDS)
         if local.time() < self._alerts.send_time or self._done_day == today:
             return wait
+        async with self._store.exclusive(DIGEST_LOCK) as got:
+            if not got:  # another node is sending it (or finding it sent): look again later
+                return wait
+            return await self._attempt(now, local, wait)
+
+    async def _attempt(self, now: datetime, local: datetime, wait: float) -> float:
+        """Holding the digest lock: send unless sent today. The state is read here, inside the
+        lock, so that a node that sent it a moment ago (and has recorded it) is seen."""
+        today = local.date()
         state = await self._store.alert_state()
         if state.sent_day is not None and state.sent_day >= today.isoformat():
-            self._done_day = today
+            self._done_day, self._failures, self._retry_at = today, 0, None
             return wait
         if self._retry_at is not None and now < self._retry_at:
             return min((self._retry_at - now).total_seconds(), NAP_SECONDS)
         try:
-            digest = await send_digest(self._store, self._config, today, local)
+            digest = await _send_and_record(self._store, self._config, today, local, send_mail)
         except AlertError as exc:
             self._failures += 1
             delay = retry_delay(self._failures)

@@ -608,9 +608,11 @@ class Retention:
 
     async def purge_items(self, code: str, day: str, actor: str) -> list[str]:
         """Delete a case's items (its status history stays) and remember their ids, so no
-        reply bundle brings one back; returns the ids."""
+        reply bundle brings one back; returns the ids (none, and no audit line, if it has none left)."""
         async with self._store._transaction() as db:
             ids = [r[0] for r in await db.fetch("SELECT item_id FROM items WHERE report_code = ?", (code,))]
+            if not ids:  # purged since it was found expired (by 'wbs purge' beside the server)
+                return []
             await db.executemany("INSERT INTO purged_items (item_id, report_code, day) VALUES (?, ?, ?)"
                                  " ON CONFLICT DO NOTHING",
                                  [(i, code, day) for i in ids])
