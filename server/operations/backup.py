@@ -4,13 +4,18 @@ folder while the server runs, and a restore that refuses a damaged copy.
 A backup holds the database (through SQLite's online backup API, so it is
 one consistent moment), every blob that moment names (blobs never change
 once written), the instance secret and the installed public key file, and
-``backup.json`` listing every file with its sha256. Like the live folder, it
+``backup.json`` listing every file with its sha256. A store on PostgreSQL is
+written into the backup as the same SQLite file, from one REPEATABLE READ
+moment of it (``store.snapshot_into_sqlite``), so a backup reads the same
+whatever the engine: ``wbs restore`` makes a single-machine data folder of it,
+which ``wbs migrate-store`` can move into PostgreSQL again. Like the live folder, it
 holds only ciphertext and metadata, and it needs the same care: it carries
 the instance secret.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -22,7 +27,7 @@ from crypto.encoding import format_day, utc_now
 from server.errors import StoreError
 from server.storage.blobstore import fsync_dir
 from server.storage.datafolder import DataFolder
-from server.storage.store import database_item_ids, snapshot_database
+from server.storage.store import database_item_ids, snapshot_database, snapshot_into_sqlite
 
 BACKUP_FORMAT = "wbs-backup/1"
 MANIFEST = "backup.json"
@@ -48,17 +53,25 @@ def _fsync_tree(root: Path) -> None:
         fsync_dir(Path(folder))
 
 
-def backup(folder: DataFolder, dest: Path) -> dict:
-    """Write a backup into ``dest`` (a new or empty folder); returns its manifest."""
+def backup(folder: DataFolder, dest: Path, *, database_url: str | None = None, blobs: Path | None = None) -> dict:
+    """Write a backup into ``dest`` (a new or empty folder); returns its manifest.
+
+    ``database_url``: the store is that PostgreSQL database, not the folder's SQLite file;
+    ``blobs``: the blob folder when it is not the data folder's (``blob_dir``).
+    """
     folder.require()
+    blob_root = Path(blobs) if blobs is not None else folder.blobs
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         raise StoreError(f"{dest} is not empty; a backup goes into a new folder")
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = DataFolder(dest)
-    ids = snapshot_database(folder.database, target.database)
+    if database_url is None:
+        ids = snapshot_database(folder.database, target.database)
+    else:
+        ids = asyncio.run(_snapshot_postgresql(database_url, target.database))
     for item_id in sorted(ids):
-        source = folder.blobs / item_id[:2] / f"{item_id}.wbse"
+        source = blob_root / item_id[:2] / f"{item_id}.wbse"
         copy = target.blobs / item_id[:2] / f"{item_id}.wbse"
         copy.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
@@ -78,6 +91,16 @@ def backup(folder: DataFolder, dest: Path) -> dict:
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     _fsync_tree(dest)
     return manifest
+
+
+async def _snapshot_postgresql(url: str, target: Path) -> set[str]:
+    from server.storage.postgresql import open_store
+
+    store = await open_store(url)
+    try:
+        return await snapshot_into_sqlite(store, target)
+    finally:
+        await store.close()
 
 
 def verify(src: Path) -> dict:

@@ -1,4 +1,4 @@
-"""The ``wbs`` command: init, serve, keys install, export, alerts, check.
+"""The ``wbs`` command: init, serve, keys install, export, alerts, check, migrate-store.
 
 Every command takes ``--config`` and ``--data`` and may run while the server
 runs (SQLite in WAL mode lets them share the store, and so does PostgreSQL
@@ -331,6 +331,40 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate_store(args: argparse.Namespace) -> int:
+    from server.operations.migrate import check_url, migrate_store
+    from server.storage.blobstore import BlobStore
+    from server.storage.postgresql import open_store
+    from server.storage.store import Store
+
+    check_url(args.to)
+    config = _config(args)
+    folder = _folder(args, config)
+
+    async def run():  # type: ignore[no-untyped-def]
+        source = await Store.open(folder.database, zone_of(config))
+        try:
+            target = await open_store(args.to, zone_of(config))
+            try:
+                return await migrate_store(source, target, BlobStore(folder.blobs))
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+
+    moved = asyncio.run(run())
+    print(f"copied {folder.database} into {args.to}:")
+    width = max(map(len, moved.rows))
+    for table, count in moved.rows.items():
+        print(f"  {table:<{width}}  {count} row(s)")
+    print(f"verified: every row of the {len(moved.rows)} tables is the same on both sides, and each of the"
+          f" {moved.blobs} item(s) has its blob in {folder.blobs} with the size and sha256 its row gives")
+    where = f"in the [[tenants]] table of {args.tenant}" if getattr(args, "tenant", None) else "at the top of wbs.toml"
+    print(f"next: set database_url = \"{args.to}\" {where}, then start the server. From then on it does not use"
+          f" {folder.database}; the blobs stay in {folder.blobs} (blob_dir may point there)")
+    return 0
+
+
 def cmd_purge(args: argparse.Namespace) -> int:
     from server.operations.retention import purge_expired
     from server.storage.blobstore import BlobStore
@@ -499,6 +533,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", parents=[common], help="restore a backup into the (new) data folder")
     p.add_argument("src")
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("migrate-store", parents=[common],
+                       help="move this data folder's store into a new, empty PostgreSQL database (server stopped)")
+    p.add_argument("--to", required=True, metavar="URL", help="postgresql://USER@HOST/DATABASE (no password in it)")
+    p.set_defaults(func=cmd_migrate_store)
 
     p = sub.add_parser("purge", parents=[common], help="delete items of cases past the retention period")
     p.set_defaults(func=cmd_purge)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, AsyncContextManager, AsyncIterator, Protocol, Sequence
@@ -31,6 +32,18 @@ def migrations(package: str = MIGRATIONS) -> list[tuple[int, str]]:
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
     return sorted(found)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the schema, as an engine's catalog describes it (for copying a store)."""
+
+    name: str
+    columns: tuple[str, ...]
+    # Other tables this one's foreign keys point to: they are copied first.
+    parents: frozenset[str] = frozenset()
+    # Foreign keys into this same table, as (column, referenced column): items.parent_id.
+    self_refs: tuple[tuple[str, str], ...] = ()
 
 
 class Tx(Protocol):
@@ -64,6 +77,24 @@ class Engine(Protocol):
 
     async def close(self) -> None: ...
 
+    # Copying a whole store (store.Transfer: wbs migrate-store, wbs backup) -----------------
+
+    # What an INSERT says between its column list and VALUES to write the values it is
+    # given into identity columns too (the audit's seq).
+    keep_ids: str
+
+    def snapshot(self) -> AsyncContextManager[Tx]:
+        """A read-only transaction that sees one moment of the database throughout."""
+
+    async def tables(self) -> list[Table]:
+        """The schema's tables (the engine's own bookkeeping left out), in no set order."""
+
+    async def schema_version(self) -> int:
+        """The number of the last migration applied."""
+
+    async def after_copy(self, db: Tx, table: Table) -> None:
+        """After rows were written with their own ids: the next id comes after the largest."""
+
 
 class _SqliteTx:
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -87,6 +118,7 @@ class SqliteEngine:
     each other's half-done work."""
 
     shared = False  # one process owns a data folder's database
+    keep_ids = ""  # SQLite writes a given seq as it is, and AUTOINCREMENT moves past it
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -165,3 +197,40 @@ class SqliteEngine:
             yield True
         finally:
             self._held.discard(name)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Tx]:
+        """A deferred read transaction: in WAL mode it reads one moment from its first
+        statement on, while other processes may go on writing."""
+        async with self._lock:
+            await self._conn.execute("BEGIN")
+            try:
+                yield _SqliteTx(self._conn)
+            finally:
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
+
+    async def tables(self) -> list[Table]:
+        async with self._lock:
+            names = [r[0] for r in await self._conn.execute_fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+                " ORDER BY name")]
+            found = []
+            for name in names:
+                columns = tuple(r["name"] for r in await self._conn.execute_fetchall(
+                    "SELECT name FROM pragma_table_info(?) ORDER BY cid", (name,)))
+                keys = await self._conn.execute_fetchall(
+                    'SELECT "table", "from", "to" FROM pragma_foreign_key_list(?)', (name,))
+                found.append(Table(
+                    name, columns,
+                    frozenset(r[0] for r in keys if r[0] != name),
+                    tuple((r[1], r[2]) for r in keys if r[0] == name),
+                ))
+            return found
+
+    async def schema_version(self) -> int:
+        async with self._lock:
+            return (await self._conn.execute_fetchall("PRAGMA user_version"))[0][0]
+
+    async def after_copy(self, db: Tx, table: Table) -> None:
+        """Nothing to do: AUTOINCREMENT remembers the largest seq written, given or not."""

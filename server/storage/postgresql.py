@@ -21,7 +21,7 @@ from typing import AsyncIterator, Sequence
 import asyncpg
 
 from server.errors import DiskFull, StoreError
-from server.storage.engines import Row, Tx, migrations
+from server.storage.engines import Row, Table, Tx, migrations
 from server.storage.store import Store
 
 MIGRATIONS = "server.storage.migrations.postgresql"
@@ -100,6 +100,7 @@ class PostgresEngine:
     serialisation error rather than interleaving (retrying it is not done yet)."""
 
     shared = True  # every node of a deployment uses the same database
+    keep_ids = "OVERRIDING SYSTEM VALUE"  # the audit's seq is GENERATED ALWAYS
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -162,6 +163,51 @@ class PostgresEngine:
             finally:
                 if got:
                     await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Tx]:
+        """REPEATABLE READ, read only: one moment for every statement, while nodes go on writing."""
+        async with self._pool.acquire() as conn:
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                yield _PostgresTx(conn)
+
+    async def tables(self) -> list[Table]:
+        names = [r[0] for r in await self._pool.fetch(
+            "SELECT c.relname FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace"
+            " AND c.relkind = 'r' AND c.relname <> 'schema_version' ORDER BY c.relname")]
+        columns: dict[str, list[str]] = {name: [] for name in names}
+        for r in await self._pool.fetch(
+                "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+                " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'"
+                " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum"):
+            if r[0] in columns:
+                columns[r[0]].append(r[1])
+        keys = await self._pool.fetch(
+            "SELECT child.relname AS child, parent.relname AS parent, a.attname AS col, pa.attname AS ref"
+            " FROM pg_constraint k"
+            " JOIN pg_class child ON child.oid = k.conrelid JOIN pg_class parent ON parent.oid = k.confrelid"
+            " CROSS JOIN LATERAL unnest(k.conkey, k.confkey) AS pair(attnum, refnum)"
+            " JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = pair.attnum"
+            " JOIN pg_attribute pa ON pa.attrelid = k.confrelid AND pa.attnum = pair.refnum"
+            " WHERE k.contype = 'f' AND k.connamespace = current_schema()::regnamespace")
+        return [
+            Table(name, tuple(columns[name]),
+                  frozenset(k["parent"] for k in keys if k["child"] == name and k["parent"] != name),
+                  tuple((k["col"], k["ref"]) for k in keys if k["child"] == name == k["parent"]))
+            for name in names
+        ]
+
+    async def schema_version(self) -> int:
+        return int(await self._pool.fetchval("SELECT version FROM schema_version"))
+
+    async def after_copy(self, db: Tx, table: Table) -> None:
+        """Each identity column's sequence set to the largest value copied (left alone if none)."""
+        for (column,) in await db.fetch(
+                "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+                " WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ?"
+                " AND a.attidentity <> ''", (table.name,)):
+            await db.fetch(f'SELECT setval(pg_get_serial_sequence(?, ?), (SELECT MAX("{column}") FROM "{table.name}"))',
+                           (table.name, column))
 
 
 def _one_line(exc: BaseException) -> str:

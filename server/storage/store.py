@@ -7,6 +7,7 @@ statuses, envelope sizes (padded) and which reports share an account.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import AsyncContextManager, Iterable, Sequence
 
 from server.errors import StoreError
-from server.storage.engines import Engine, Row, SqliteEngine, Tx
+from server.storage.engines import Engine, Row, SqliteEngine, Table, Tx
 
 
 @dataclass(frozen=True)
@@ -633,6 +634,141 @@ class Retention:
         return ids
 
 
+# Moving a store (docs/storage.md, "Moving a store"): every table of one store copied into
+# another, empty one of the same schema on either engine, and the copy compared row by row.
+# wbs migrate-store (SQLite -> PostgreSQL) and wbs backup of a PostgreSQL store
+# (PostgreSQL -> a SQLite file, the backup's format) both go through it.
+
+
+class TransferError(StoreError):
+    """A store cannot be copied, or its copy differs from it."""
+
+
+def dependency_order(tables: Iterable[Table]) -> list[Table]:
+    """Tables after those their foreign keys point to; otherwise by name."""
+    pending = {t.name: t for t in tables}
+    ordered: list[Table] = []
+    while pending:
+        ready = sorted(n for n, t in pending.items() if not (t.parents & pending.keys()))
+        if not ready:
+            raise TransferError(f"the tables {', '.join(sorted(pending))} refer to each other in a cycle")
+        ordered += [pending.pop(n) for n in ready]
+    return ordered
+
+
+def _parents_first(table: Table, rows: list[tuple]) -> list[tuple]:
+    """Rows of a table that refers to itself (an attachment to its item), referred-to rows first."""
+    if not table.self_refs:
+        return rows
+    at = {name: i for i, name in enumerate(table.columns)}
+    present: dict[str, set] = {ref: set() for _, ref in table.self_refs}
+    ordered, pending = [], rows
+    while pending:
+        ready = [r for r in pending
+                 if all(r[at[col]] is None or r[at[col]] in present[ref] for col, ref in table.self_refs)]
+        if not ready:
+            raise TransferError(f"{len(pending)} row(s) of {table.name} refer to rows of it that do not exist")
+        for row in ready:
+            for ref in present:
+                present[ref].add(row[at[ref]])
+        ordered += ready
+        done = set(ready)
+        pending = [r for r in pending if r not in done]
+    return ordered
+
+
+def _sort_key(row: tuple) -> tuple:
+    return tuple((0, "", b"") if v is None else (1, type(v).__name__, v) for v in row)
+
+
+async def _rows(db: Tx, table: Table) -> list[tuple]:
+    columns = ", ".join(f'"{c}"' for c in table.columns)
+    return sorted((tuple(r) for r in await db.fetch(f'SELECT {columns} FROM "{table.name}"')), key=_sort_key)
+
+
+class Transfer:
+    """Copy every table of ``source`` into ``target`` (new and empty, same schema, either engine),
+    then check the copy row by row. Each table is read whole: a store's metadata, not its blobs."""
+
+    def __init__(self, source: Store, target: Store) -> None:
+        self._source = source._engine
+        self._target = target._engine
+
+    async def tables(self) -> list[Table]:
+        """The tables to copy, in dependency order; refused if the two schemas differ."""
+        versions = await self._source.schema_version(), await self._target.schema_version()
+        if versions[0] != versions[1]:
+            raise TransferError(f"the two stores are at different schema versions ({versions[0]} and"
+                                f" {versions[1]}): run the same version of wbs on both")
+        source = {t.name: t for t in await self._source.tables()}
+        target = {t.name: t for t in await self._target.tables()}
+        differ = sorted(n for n in source.keys() | target.keys()
+                        if n not in source or n not in target or source[n].columns != target[n].columns)
+        if differ:
+            raise TransferError(f"the two schemas differ in the tables {', '.join(differ)}")
+        return dependency_order(source.values())
+
+    async def counts(self, tables: Sequence[Table], *, of_target: bool = True) -> dict[str, int]:
+        engine = self._target if of_target else self._source
+        return {t.name: (await engine.fetch(f'SELECT COUNT(*) FROM "{t.name}"'))[0][0] for t in tables}
+
+    async def require_empty_target(self, tables: Sequence[Table]) -> None:
+        filled = {name: n for name, n in (await self.counts(tables)).items() if n}
+        if filled:
+            listed = ", ".join(f"{name} ({n} row(s))" for name, n in sorted(filled.items()))
+            raise TransferError(f"the target database is not empty: {listed}. A store moves only into a new,"
+                                " empty database; nothing was copied")
+
+    async def copy(self, tables: Sequence[Table], *, check: bool = False) -> dict[str, int]:
+        """Copy ``tables`` from one moment of the source, in one transaction of the target (all or
+        nothing); rows per table. ``check``: compare the copy with that same moment before returning."""
+        counts: dict[str, int] = {}
+        async with self._source.snapshot() as source:
+            async with self._target.transaction() as target:
+                for table in tables:
+                    rows = _parents_first(table, await _rows(source, table))
+                    columns = ", ".join(f'"{c}"' for c in table.columns)
+                    marks = ", ".join("?" for _ in table.columns)
+                    try:
+                        await target.executemany(f'INSERT INTO "{table.name}" ({columns})'
+                                                 f" {self._target.keep_ids} VALUES ({marks})", rows)
+                        await self._target.after_copy(target, table)
+                    except TransferError:
+                        raise
+                    except Exception as exc:  # the driver's error, whichever engine: say which table
+                        raise TransferError(f"copying {table.name} failed ({type(exc).__name__}: {exc});"
+                                            " nothing was copied") from None
+                    counts[table.name] = len(rows)
+            if check:
+                async with self._target.snapshot() as target:
+                    await self._compare(source, target, tables)
+        return counts
+
+    async def verify(self, tables: Sequence[Table]) -> dict[str, int]:
+        """Every row of every table equal on both sides, read now (a source written to since the copy
+        fails here); rows per table."""
+        async with self._source.snapshot() as source, self._target.snapshot() as target:
+            return await self._compare(source, target, tables)
+
+    @staticmethod
+    async def _compare(source: Tx, target: Tx, tables: Sequence[Table]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for table in tables:
+            theirs, ours = await _rows(source, table), await _rows(target, table)
+            if theirs != ours:
+                left, right = set(theirs), set(ours)
+                missing, extra = len(left - right), len(right - left)
+                raise TransferError(f"{table.name} differs: {missing} row(s) of the source are not in the copy"
+                                    f" as they are, and {extra} row(s) of the copy are not in the source")
+            counts[table.name] = len(ours)
+        return counts
+
+    async def items(self, *, of_target: bool = True) -> list[tuple[str, int, str]]:
+        """Every item's id, size and sha256, as one side's rows say."""
+        engine = self._target if of_target else self._source
+        return [(r[0], r[1], r[2]) for r in await engine.fetch("SELECT item_id, size, sha256 FROM items ORDER BY item_id")]
+
+
 def snapshot_database(source: Path, target: Path) -> set[str]:
     """A consistent copy through SQLite's online backup API; returns the item ids it holds.
 
@@ -647,6 +783,32 @@ def snapshot_database(source: Path, target: Path) -> set[str]:
     finally:
         dst.close()
         src.close()
+
+
+async def snapshot_into_sqlite(source: Store, target: Path) -> set[str]:
+    """``wbs backup`` of a store on PostgreSQL: one moment of it (REPEATABLE READ) copied into a new
+    SQLite file of the same schema, checked against that moment; returns the item ids it holds.
+    The file is what ``snapshot_database`` writes for a SQLite store, so restores do not change."""
+    copy = await Store.open(target, source.zone)
+    try:
+        transfer = Transfer(source, copy)
+        tables = await transfer.tables()
+        await transfer.require_empty_target(tables)
+        await transfer.copy(tables, check=True)
+        ids = {item_id for item_id, _, _ in await transfer.items()}
+    finally:
+        await copy.close()
+    await asyncio.to_thread(_single_file, target)
+    return ids
+
+
+def _single_file(path: Path) -> None:
+    """Blocking: the database as one file, its WAL folded in and none left beside it."""
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        db.close()
 
 
 def database_item_ids(path: Path) -> set[str]:
