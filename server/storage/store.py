@@ -708,12 +708,9 @@ class Transfer:
             raise TransferError(f"the two schemas differ in the tables {', '.join(differ)}")
         return dependency_order(source.values())
 
-    async def counts(self, tables: Sequence[Table], *, of_target: bool = True) -> dict[str, int]:
-        engine = self._target if of_target else self._source
-        return {t.name: (await engine.fetch(f'SELECT COUNT(*) FROM "{t.name}"'))[0][0] for t in tables}
-
     async def require_empty_target(self, tables: Sequence[Table]) -> None:
-        filled = {name: n for name, n in (await self.counts(tables)).items() if n}
+        counts = {t.name: (await self._target.fetch(f'SELECT COUNT(*) FROM "{t.name}"'))[0][0] for t in tables}
+        filled = {name: n for name, n in counts.items() if n}
         if filled:
             listed = ", ".join(f"{name} ({n} row(s))" for name, n in sorted(filled.items()))
             raise TransferError(f"the target database is not empty: {listed}. A store moves only into a new,"
@@ -763,10 +760,10 @@ class Transfer:
             counts[table.name] = len(ours)
         return counts
 
-    async def items(self, *, of_target: bool = True) -> list[tuple[str, int, str]]:
-        """Every item's id, size and sha256, as one side's rows say."""
-        engine = self._target if of_target else self._source
-        return [(r[0], r[1], r[2]) for r in await engine.fetch("SELECT item_id, size, sha256 FROM items ORDER BY item_id")]
+    async def items(self) -> list[tuple[str, int, str]]:
+        """Every item's id, size and sha256, as the copy's rows say."""
+        rows = await self._target.fetch("SELECT item_id, size, sha256 FROM items ORDER BY item_id")
+        return [(r[0], r[1], r[2]) for r in rows]
 
 
 def snapshot_database(source: Path, target: Path) -> set[str]:
