@@ -24,9 +24,11 @@ from pathlib import Path
 
 from crypto.encoding import format_day, utc_now
 
+from server.config import Config
 from server.errors import StoreError
 from server.storage.blobstore import fsync_dir
 from server.storage.datafolder import DataFolder
+from server.storage.opening import blob_root, open_store
 from server.storage.store import database_item_ids, snapshot_database, snapshot_into_sqlite
 
 BACKUP_FORMAT = "wbs-backup/1"
@@ -53,25 +55,25 @@ def _fsync_tree(root: Path) -> None:
         fsync_dir(Path(folder))
 
 
-def backup(folder: DataFolder, dest: Path, *, database_url: str | None = None, blobs: Path | None = None) -> dict:
+def backup(folder: DataFolder, dest: Path, config: Config | None = None) -> dict:
     """Write a backup into ``dest`` (a new or empty folder); returns its manifest.
 
-    ``database_url``: the store is that PostgreSQL database, not the folder's SQLite file;
-    ``blobs``: the blob folder when it is not the data folder's (``blob_dir``).
+    ``config``: where the store and the blobs are, when not in the data folder
+    (``database_url``, ``blob_dir``); without it, the data folder's own.
     """
     folder.require()
-    blob_root = Path(blobs) if blobs is not None else folder.blobs
+    blobs = blob_root(config, folder) if config is not None else folder.blobs
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         raise StoreError(f"{dest} is not empty; a backup goes into a new folder")
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = DataFolder(dest)
-    if database_url is None:
-        ids = snapshot_database(folder.database, target.database)
+    if config is not None and config.database_url:
+        ids = asyncio.run(_snapshot_postgresql(config, folder, target.database))
     else:
-        ids = asyncio.run(_snapshot_postgresql(database_url, target.database))
+        ids = snapshot_database(folder.database, target.database)
     for item_id in sorted(ids):
-        source = blob_root / item_id[:2] / f"{item_id}.wbse"
+        source = blobs / item_id[:2] / f"{item_id}.wbse"
         copy = target.blobs / item_id[:2] / f"{item_id}.wbse"
         copy.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
@@ -93,10 +95,8 @@ def backup(folder: DataFolder, dest: Path, *, database_url: str | None = None, b
     return manifest
 
 
-async def _snapshot_postgresql(url: str, target: Path) -> set[str]:
-    from server.storage.postgresql import open_store
-
-    store = await open_store(url)
+async def _snapshot_postgresql(config: Config, folder: DataFolder, target: Path) -> set[str]:
+    store = await open_store(config, folder)
     try:
         return await snapshot_into_sqlite(store, target)
     finally:

@@ -302,19 +302,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_outside_the_folder(config: Config, command: str) -> None:
-    """``backup`` and ``restore`` copy the SQLite file and ``DATA/blobs``: nothing else."""
-    if config.database_url or config.blob_dir:
-        raise StoreError(f"'wbs {command}' copies a data folder's own database and blobs/; with database_url or"
-                         " blob_dir set, use the host's tools (pg_dump, a copy of blob_dir)")
-
-
 def cmd_backup(args: argparse.Namespace) -> int:
     from server.operations.backup import backup
 
     config = _config(args)
-    _refuse_outside_the_folder(config, "backup")
-    manifest = backup(_folder(args, config), Path(args.dest))
+    manifest = backup(_folder(args, config), Path(args.dest), config)
     print(f"backup written to {args.dest}: {manifest['items']} item(s), {len(manifest['files'])} file(s)")
     print("it holds the instance secret: keep it as carefully as the server itself")
     return 0
@@ -324,7 +316,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from server.operations.backup import restore
 
     config = _config(args)
-    _refuse_outside_the_folder(config, "restore")
+    if config.database_url or config.blob_dir:
+        raise StoreError("'wbs restore' makes a data folder with its own database and blobs/, which this"
+                         " configuration (database_url, blob_dir) would not use: restore with --data DIR and a"
+                         " configuration without them, then move it with 'wbs migrate-store' (docs/storage.md)")
     data_dir = config.data_dir
     manifest = restore(Path(args.src), data_dir)
     print(f"restored {manifest['items']} item(s) into {data_dir}")
@@ -334,35 +329,55 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_migrate_store(args: argparse.Namespace) -> int:
     from server.operations.migrate import check_url, migrate_store
     from server.storage.blobstore import BlobStore
+    from server.storage.opening import blob_root
     from server.storage.postgresql import open_store
     from server.storage.store import Store
 
     check_url(args.to)
     config = _config(args)
     folder = _folder(args, config)
+    schema = _migration_schema(args, config)
+    blobs = blob_root(config, folder)
 
     async def run():  # type: ignore[no-untyped-def]
         source = await Store.open(folder.database, zone_of(config))
         try:
-            target = await open_store(args.to, zone_of(config))
+            target = await open_store(args.to, zone_of(config), schema=schema)
             try:
-                return await migrate_store(source, target, BlobStore(folder.blobs))
+                return await migrate_store(source, target, BlobStore(blobs))
             finally:
                 await target.close()
         finally:
             await source.close()
 
     moved = asyncio.run(run())
-    print(f"copied {folder.database} into {args.to}:")
+    print(f"copied {folder.database} into {args.to}" + (f", schema {schema}:" if schema else ":"))
     width = max(map(len, moved.rows))
     for table, count in moved.rows.items():
         print(f"  {table:<{width}}  {count} row(s)")
     print(f"verified: every row of the {len(moved.rows)} tables is the same on both sides, and each of the"
-          f" {moved.blobs} item(s) has its blob in {folder.blobs} with the size and sha256 its row gives")
-    where = f"in the [[tenants]] table of {args.tenant}" if getattr(args, "tenant", None) else "at the top of wbs.toml"
-    print(f"next: set database_url = \"{args.to}\" {where}, then start the server. From then on it does not use"
-          f" {folder.database}; the blobs stay in {folder.blobs} (blob_dir may point there)")
+          f" {moved.blobs} item(s) has its blob in {blobs} with the size and sha256 its row gives")
+    if config.database_url:
+        print(f"next: start the server; wbs.toml names this database already, and the server no longer uses"
+              f" {folder.database}")
+    else:
+        print(f"next: set database_url = \"{args.to}\" at the top of wbs.toml, then start the server. From then on it"
+              f" does not use {folder.database}; the blobs stay in {blobs} (blob_dir may point there)")
     return 0
+
+
+def _migration_schema(args: argparse.Namespace, config: Config) -> str:
+    """Where in the database the store goes: where the server will look for it. A tenant's place
+    (a schema of the top-level database, or a database of its own) is what wbs.toml says, so
+    wbs.toml must say it first; one WBS's store goes into the database itself."""
+    if config.database_url and config.database_url != args.to:
+        raise ConfigError(f"wbs.toml names another database for this store (database_url {config.database_url});"
+                          f" --to must be that one, or leave database_url out until the store is moved")
+    if getattr(args, "tenant", None) and not config.database_url:
+        raise ConfigError(f"say first where tenant {args.tenant!r} will live, in wbs.toml (the server is stopped):"
+                          f" database_url = \"{args.to}\" at the top (each tenant in a schema of its own) or in"
+                          f" its [[tenants]] table (a database of its own); then run this command again")
+    return config.database_schema
 
 
 def cmd_purge(args: argparse.Namespace) -> int:

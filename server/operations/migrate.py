@@ -5,15 +5,16 @@ Every table of the schema is copied in dependency order, from one moment of the
 SQLite file, in one PostgreSQL transaction (all or nothing), the audit's seq values
 kept. Then the copy is checked: every row of every table read again from both sides
 and compared, and every item's blob found with the size and sha256 its row gives.
-The blobs are not moved: they stay in the data folder's ``blobs/``, where the nodes'
-``blob_dir`` may point.
+The blobs are not moved: they are checked where ``wbs.toml`` puts them (``blob_dir``,
+else the data folder's ``blobs/``).
 
 The server must be stopped first: nothing tells reliably whether another process
 has the SQLite file open, and what it writes after the copy's moment would not be in
 PostgreSQL. A write between the copy and the check makes the check fail. The command
-never edits ``wbs.toml``: the operator sets ``database_url`` afterwards, and from
-then on the SQLite file is not used (keep it, with the server stopped, until the new
-store has served for a while; then delete it).
+never edits ``wbs.toml``: the operator sets ``database_url`` (before, for a tenant, whose
+place in the database ``wbs.toml`` decides; ``cli._migration_schema``), and from then on
+the SQLite file is not used (keep it until the new store has served for a while; then
+delete it).
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from server.config import DATABASE_SCHEMES, check_database_url
 from server.errors import ConfigError
 from server.storage.blobstore import BlobStore
 from server.storage.store import Store, Transfer, TransferError
 
-SCHEMES = ("postgresql", "postgres")
 BLOCK = 1024 * 1024
 SHOWN_PROBLEMS = 5
 
@@ -40,19 +41,15 @@ class Moved:
 
 
 def check_url(url: str) -> None:
-    """A ``postgresql://`` URL without a password (it would sit in the shell's history and in
-    ``ps``; ``~/.pgpass``, a Unix socket with peer authentication or a client certificate do not)."""
+    """A ``postgresql://`` URL without a password (on a command line it would sit in the shell's
+    history and in ``ps``), as ``database_url`` must be."""
     try:
-        parts = urlsplit(url)
-        password = parts.password
+        scheme = urlsplit(url).scheme
     except ValueError:
-        raise ConfigError(f"--to {url!r} is not a URL") from None
-    if parts.scheme not in SCHEMES:
-        raise ConfigError(f"--to must be a postgresql:// URL, e.g. postgresql://wbs@/wbs?host=/run/postgresql;"
-                          f" {parts.scheme or 'no'} scheme given")
-    if password is not None:
-        raise ConfigError("--to holds a password: leave it out of the URL and put it in ~/.pgpass, or use a Unix"
-                          " socket with peer authentication")
+        scheme = ""
+    if scheme not in DATABASE_SCHEMES:
+        raise ConfigError("--to must be a postgresql:// URL, e.g. postgresql://wbs@/wbs?host=/run/postgresql")
+    check_database_url(url, "--to")
 
 
 def _sha256(path: Path) -> str:

@@ -19,7 +19,7 @@ import pytest
 
 from conftest import wbs
 from crypto.encoding import new_item_id
-from server.operations.backup import backup, restore, verify
+from server.operations.backup import verify
 from server.operations.migrate import check_blobs, migrate_store
 from server.storage.blobstore import BlobStore
 from server.storage.datafolder import DataFolder
@@ -45,7 +45,7 @@ class Items:
         item_id = new_item_id()
         data = secrets.token_bytes(1024 + secrets.randbelow(4096))
         path = self.blobs.path(item_id)
-        path.parent.mkdir(mode=0o700, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.write_bytes(data)
         return NewItem(item_id, kind, author, parent.item_id if parent else None, len(data),
                        hashlib.sha256(data).hexdigest())
@@ -238,7 +238,7 @@ def test_a_missing_blob_fails_the_command_which_says_what_to_do(pg_cluster, pg_d
 
 @pytest.mark.parametrize("url, said", [
     ("sqlite:///var/wbs.sqlite3", "must be a postgresql:// URL"),
-    ("postgresql://wbs:rahasia@db.internal/wbs", "holds a password"),
+    ("postgresql://wbs:rahasia@db.internal/wbs", "must not carry a password"),
 ])
 def test_the_target_must_be_a_postgresql_url_without_a_password(tmp_path, url, said):
     folder = data_folder(tmp_path / "data")
@@ -248,46 +248,81 @@ def test_the_target_must_be_a_postgresql_url_without_a_password(tmp_path, url, s
 
 
 def test_a_backup_of_a_postgresql_store_restores_and_moves_back(pg_cluster, pg_database, tmp_path):
-    """wbs backup on PostgreSQL writes the usual backup (one SQLite file); wbs restore makes a
-    single-machine folder of it, which migrate-store moves into PostgreSQL again, equal."""
+    """wbs backup on PostgreSQL (blobs in blob_dir) writes the usual backup, one SQLite file; wbs
+    restore makes a single-machine folder of it, which migrate-store moves into PostgreSQL again."""
     folder = data_folder(tmp_path / "data")
     url = pg_cluster.url(pg_database)
+    shared = tmp_path / "shared"
+    config = tmp_path / "wbs.toml"
+    config.write_text(f'data_dir = "{folder.root}"\ndatabase_url = "{url}"\nblob_dir = "{shared}"\n')
     again = pg_cluster.create_database()
     try:
         async def make() -> None:
             store = await open_store(url)
             try:
-                await fill(store, BlobStore(folder.blobs))
+                await fill(store, BlobStore(shared))
             finally:
                 await store.close()
 
         asyncio.run(make())
-        manifest = backup(folder, tmp_path / "backup", database_url=url)
-        assert verify(tmp_path / "backup") == manifest
+        assert not folder.database.exists()
+        wbs("backup", "--config", str(config), str(tmp_path / "backup"))
+        manifest = verify(tmp_path / "backup")
+        assert "wbs.sqlite3" in manifest["files"]
         assert not [name for name in manifest["files"] if name.startswith("wbs.sqlite3-")]  # one file, no WAL
+        refused = wbs("restore", "--config", str(config), str(tmp_path / "backup"), check=False)
+        assert refused.returncode == 1 and "migrate-store" in refused.stderr
         restored = DataFolder(tmp_path / "restored")
-        restore(tmp_path / "backup", restored.root)
-        assert schema_tables(restored.database) == schema_tables(tmp_path / "backup" / "wbs.sqlite3")
+        wbs("restore", "--data", str(restored.root), str(tmp_path / "backup"))
+        wbs("migrate-store", "--data", str(restored.root), "--to", pg_cluster.url(again))
 
-        async def round_trip() -> tuple[dict, dict, dict]:
-            original, single, moved = await open_store(url), await Store.open(restored.database), None
+        async def views() -> list[dict]:
+            stores = [await open_store(url), await Store.open(restored.database), await open_store(pg_cluster.url(again))]
             try:
-                tables = await Transfer(original, single).tables()
-                await Transfer(original, single).verify(tables)
-                moved = await open_store(pg_cluster.url(again))
-                await migrate_store(single, moved, BlobStore(restored.blobs))
-                await Transfer(original, moved).verify(tables)
-                return await view(original), await view(single), await view(moved)
+                tables = await Transfer(stores[0], stores[2]).tables()
+                await Transfer(stores[0], stores[2]).verify(tables)  # every row, the audit's seq included
+                return [await view(store) for store in stores]
             finally:
-                for store in (original, single, moved):
-                    if store is not None:
-                        await store.close()
+                for store in stores:
+                    await store.close()
 
-        first, middle, last = asyncio.run(round_trip())
-        assert first == middle == last
-        assert manifest["items"] == sum(len(v) for v in first["items"].values())
+        original, single, moved = asyncio.run(views())
+        assert original == single == moved
+        assert manifest["items"] == sum(len(v) for v in original["items"].values())
     finally:
         pg_cluster.drop_database(again)
+
+
+def test_tenants_move_into_their_schemas_of_the_database_wbs_toml_names(pg_cluster, pg_database, tmp_path):
+    url = pg_cluster.url(pg_database)
+    config = tmp_path / "wbs.toml"
+    tenants = "".join(f'\n[[tenants]]\nslug = "{slug}"\norg_name = "Inspektorat {slug}"\nhosts = ["{slug}.onion"]\n'
+                      f'staff_hosts = ["staff.{slug}.onion"]\nreport_prefix = "{slug[:3].upper()}"\n'
+                      for slug in ("alpha", "beta"))
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n' + tenants)
+    folders = {slug: filled_folder(tmp_path / "data" / "tenants" / slug) for slug in ("alpha", "beta")}
+    first = wbs("migrate-store", "--config", str(config), "--tenant", "alpha", "--to", url, check=False)
+    assert first.returncode == 1 and "say first where tenant 'alpha' will live" in first.stderr
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\ndatabase_url = "{url}"\n' + tenants)
+    for slug in folders:
+        done = wbs("migrate-store", "--config", str(config), "--tenant", slug, "--to", url)
+        assert f"schema tenant_{slug}:" in done.stdout and "wbs.toml names this database already" in done.stdout
+    other = wbs("migrate-store", "--config", str(config), "--tenant", "alpha", "--to", url + "x", check=False)
+    assert other.returncode == 1 and "names another database" in other.stderr
+
+    async def views() -> list[tuple[dict, dict]]:
+        pairs = []
+        for slug, folder in folders.items():
+            source, target = await Store.open(folder.database), await open_store(url, schema=f"tenant_{slug}")
+            try:
+                pairs.append((await view(source), await view(target)))
+            finally:
+                await source.close()
+                await target.close()
+        return pairs
+
+    (alpha, alpha_moved), (beta, beta_moved) = asyncio.run(views())
+    assert alpha == alpha_moved and beta == beta_moved and alpha["accounts"] != beta["accounts"]
 
 
 def test_the_backup_is_refused_a_target_that_is_not_new(pg_cluster, pg_database, tmp_path):
