@@ -4,6 +4,7 @@
     └── ServerError                 base of the server's errors; never raised itself
         ├── ConfigError             the configuration cannot work (start-up only)
         ├── StoreError              the data folder is missing or not usable
+        │   └── TransferError       a store cannot be copied (wbs migrate-store, wbs backup), or its copy differs
         ├── JobRunning              another node runs this once-per-deployment job right now
         ├── KeyInstallError         org.pub.json cannot be installed
         ├── ProxyLineError          a connection's PROXY line is missing or malformed (never an HTTP answer)
@@ -43,6 +44,10 @@ class ConfigError(ServerError):
 
 class StoreError(ServerError):
     """The data folder is missing or not usable."""
+
+
+class TransferError(StoreError):
+    """A store cannot be copied into another, or the copy differs from it."""
 
 
 class JobRunning(ServerError):

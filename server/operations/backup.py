@@ -6,11 +6,11 @@ one consistent moment), every blob that moment names (blobs never change
 once written), the instance secret and the installed public key file, and
 ``backup.json`` listing every file with its sha256. A store on PostgreSQL is
 written into the backup as the same SQLite file, from one REPEATABLE READ
-moment of it (``store.snapshot_into_sqlite``), so a backup reads the same
-whatever the engine: ``wbs restore`` makes a single-machine data folder of it,
-which ``wbs migrate-store`` can move into PostgreSQL again. Like the live folder, it
-holds only ciphertext and metadata, and it needs the same care: it carries
-the instance secret.
+moment of it (``store.snapshot_into_sqlite``), and its blobs are read from
+``blob_dir`` if set: a backup is the same whatever the engine, ``wbs restore``
+makes a single-machine data folder of it, and ``wbs migrate-store`` can move
+that into PostgreSQL again. Like the live folder, it holds only ciphertext and
+metadata, and it needs the same care: it carries the instance secret.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ MANIFEST = "backup.json"
 BLOCK = 1024 * 1024
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """Blocking: the SHA-256 of a file, read a block at a time."""
     digest = hashlib.sha256()
     with open(path, "rb") as src:
         while block := src.read(BLOCK):
@@ -85,7 +86,7 @@ def backup(folder: DataFolder, dest: Path, config: Config | None = None) -> dict
     if folder.public_keys.exists():
         shutil.copyfile(folder.public_keys, target.public_keys)
     files = {
-        str(path.relative_to(dest)): _sha256(path)
+        str(path.relative_to(dest)): sha256_of(path)
         for path in sorted(dest.rglob("*"))
         if path.is_file() and path.name != MANIFEST
     }
@@ -121,7 +122,7 @@ def verify(src: Path) -> dict:
     for name, expected in files.items():
         if Path(name).is_absolute() or ".." in Path(name).parts:
             raise StoreError(f"the backup manifest names an unsafe path: {name}")
-        if _sha256(src / name) != expected:
+        if sha256_of(src / name) != expected:
             raise StoreError(f"{name} is damaged (checksum mismatch)")
     backup_folder = DataFolder(src)
     if not backup_folder.initialized or not backup_folder.database.exists():

@@ -20,17 +20,15 @@ delete it).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from server.config import DATABASE_SCHEMES, check_database_url
-from server.errors import ConfigError
+from server.errors import ConfigError, TransferError
+from server.operations.backup import sha256_of
 from server.storage.blobstore import BlobStore
-from server.storage.store import Store, Transfer, TransferError
+from server.storage.store import Store, Transfer
 
-BLOCK = 1024 * 1024
 SHOWN_PROBLEMS = 5
 
 
@@ -52,14 +50,6 @@ def check_url(url: str) -> None:
     check_database_url(url, "--to")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as src:
-        while block := src.read(BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_blobs(blobs: BlobStore, items: list[tuple[str, int, str]]) -> None:
     """Blocking: each item's blob present, with the size and sha256 of its row; else one
     ``TransferError`` naming how many differ and the first few."""
@@ -73,7 +63,7 @@ def check_blobs(blobs: BlobStore, items: list[tuple[str, int, str]]) -> None:
             continue
         if found != size:
             problems.append(f"{item_id}: {found} bytes, the database says {size}")
-        elif _sha256(path) != sha256:
+        elif sha256_of(path) != sha256:
             problems.append(f"{item_id}: its sha256 differs from the database's")
     if problems:
         shown = "; ".join(problems[:SHOWN_PROBLEMS]) + ("; ..." if len(problems) > SHOWN_PROBLEMS else "")

@@ -15,7 +15,7 @@ from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import AsyncContextManager, Iterable, Sequence
 
-from server.errors import StoreError
+from server.errors import StoreError, TransferError
 from server.storage.engines import Engine, Row, SqliteEngine, Table, Tx
 
 
@@ -638,10 +638,6 @@ class Retention:
 # another, empty one of the same schema on either engine, and the copy compared row by row.
 # wbs migrate-store (SQLite -> PostgreSQL) and wbs backup of a PostgreSQL store
 # (PostgreSQL -> a SQLite file, the backup's format) both go through it.
-
-
-class TransferError(StoreError):
-    """A store cannot be copied, or its copy differs from it."""
 
 
 def dependency_order(tables: Iterable[Table]) -> list[Table]:

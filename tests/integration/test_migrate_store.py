@@ -19,12 +19,13 @@ import pytest
 
 from conftest import wbs
 from crypto.encoding import new_item_id
+from server.errors import TransferError
 from server.operations.backup import verify
 from server.operations.migrate import check_blobs, migrate_store
 from server.storage.blobstore import BlobStore
 from server.storage.datafolder import DataFolder
 from server.storage.postgresql import open_store
-from server.storage.store import Account, NewItem, Retention, StaffMember, Store, Transfer, TransferError
+from server.storage.store import Account, NewItem, Retention, StaffMember, Store, Transfer
 
 FIRST, SECOND, THIRD = "WBS-KLK26-00001", "WBS-KLK26-00002", "WBS-KLK26-00003"
 BUNDLE = "b1" * 32
