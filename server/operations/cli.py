@@ -336,6 +336,8 @@ def cmd_migrate_store(args: argparse.Namespace) -> int:
     check_url(args.to)
     config = _config(args)
     folder = _folder(args, config)
+    if not folder.database.exists():
+        raise StoreError(f"{folder.root} holds no SQLite store ({folder.database.name}): there is nothing to move")
     schema = _migration_schema(args, config)
     blobs = blob_root(config, folder)
 

@@ -248,6 +248,13 @@ def test_the_target_must_be_a_postgresql_url_without_a_password(tmp_path, url, s
     assert "rahasia" not in failed.stderr
 
 
+def test_a_folder_without_a_sqlite_store_has_nothing_to_move(pg_cluster, pg_database, tmp_path):
+    folder = data_folder(tmp_path / "data")  # made, but its store never opened (database_url from the start)
+    failed = wbs("migrate-store", "--data", str(folder.root), "--to", pg_cluster.url(pg_database), check=False)
+    assert failed.returncode == 1 and "nothing to move" in failed.stderr
+    assert not folder.database.exists()
+
+
 def test_a_backup_of_a_postgresql_store_restores_and_moves_back(pg_cluster, pg_database, tmp_path):
     """wbs backup on PostgreSQL (blobs in blob_dir) writes the usual backup, one SQLite file; wbs
     restore makes a single-machine folder of it, which migrate-store moves into PostgreSQL again."""
