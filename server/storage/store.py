@@ -640,6 +640,12 @@ class Retention:
 # (PostgreSQL -> a SQLite file, the backup's format) both go through it.
 
 
+# Live state (sessions, login throttles: rows of minutes, deleted as they expire) is not
+# copied: a backup kept for years must not keep it, and a moved store starts without it
+# (everyone logs in again). Only a shared database holds any; SQLite's tables stay empty.
+LIVE_STATE_TABLES = frozenset({"reporter_sessions", "staff_sessions", "login_failures", "rate_windows"})
+
+
 def dependency_order(tables: Iterable[Table]) -> list[Table]:
     """Tables after those their foreign keys point to; otherwise by name."""
     pending = {t.name: t for t in tables}
@@ -691,7 +697,8 @@ class Transfer:
         self._target = target._engine
 
     async def tables(self) -> list[Table]:
-        """The tables to copy, in dependency order; refused if the two schemas differ."""
+        """The tables to copy (live state left out), in dependency order; refused if the two
+        schemas differ."""
         versions = await self._source.schema_version(), await self._target.schema_version()
         if versions[0] != versions[1]:
             raise TransferError(f"the two stores are at different schema versions ({versions[0]} and"
@@ -702,7 +709,7 @@ class Transfer:
                         if n not in source or n not in target or source[n].columns != target[n].columns)
         if differ:
             raise TransferError(f"the two schemas differ in the tables {', '.join(differ)}")
-        return dependency_order(source.values())
+        return dependency_order(t for t in source.values() if t.name not in LIVE_STATE_TABLES)
 
     async def require_empty_target(self, tables: Sequence[Table]) -> None:
         counts = {t.name: (await self._target.fetch(f'SELECT COUNT(*) FROM "{t.name}"'))[0][0] for t in tables}

@@ -25,7 +25,7 @@ from server.operations.migrate import check_blobs, migrate_store
 from server.storage.blobstore import BlobStore
 from server.storage.datafolder import DataFolder
 from server.storage.postgresql import open_store
-from server.storage.store import Account, NewItem, Retention, StaffMember, Store, Transfer
+from server.storage.store import LIVE_STATE_TABLES, Account, NewItem, Retention, StaffMember, Store, Transfer
 
 FIRST, SECOND, THIRD = "WBS-KLK26-00001", "WBS-KLK26-00002", "WBS-KLK26-00003"
 BUNDLE = "b1" * 32
@@ -148,7 +148,7 @@ async def open_both(folder: DataFolder, url: str) -> tuple[Store, Store]:
 
 def test_every_table_moves_and_reads_back_the_same_through_postgresql(pg_cluster, pg_database, tmp_path):
     folder = filled_folder(tmp_path / "data")
-    rows = table_counts(folder.database)
+    rows = {name: n for name, n in table_counts(folder.database).items() if name not in LIVE_STATE_TABLES}
     empty = sorted(name for name, n in rows.items() if n == 0)
     assert not empty, f"fill() writes no row into {empty}: a new table needs rows in this test"
     url = pg_cluster.url(pg_database)
