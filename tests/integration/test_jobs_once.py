@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from crypto.encoding import new_item_id
 from server.config import load_config, zone_of
 from server.errors import JobRunning
 from server.operations.alerts import DIGEST_LOCK, DigestSchedule, send_digest
 from server.operations.retention import PURGE_LOCK, purge_expired
-from crypto.encoding import new_item_id
 from server.storage.blobstore import BlobStore
 from server.storage.store import Account, NewItem, Retention, Store
 from test_alerts import alerts_table, smtp_server
