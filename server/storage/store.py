@@ -643,7 +643,7 @@ class Retention:
 # Live state (sessions, login throttles: rows of minutes, deleted as they expire) is not
 # copied: a backup kept for years must not keep it, and a moved store starts without it
 # (everyone logs in again). Only a shared database holds any; SQLite's tables stay empty.
-LIVE_STATE_TABLES = frozenset({"reporter_sessions", "staff_sessions", "login_failures", "rate_windows"})
+LIVE_STATE_TABLES = frozenset({*_SESSION_TABLES.values(), "login_failures", "rate_windows"})
 
 
 def dependency_order(tables: Iterable[Table]) -> list[Table]:

@@ -84,6 +84,17 @@ async def fill(store: Store, blobs: BlobStore) -> None:
         blobs.remove(item_id)
 
 
+async def live_state(store: Store) -> None:
+    """A row in each table of live state, which a copy leaves behind (minutes since the epoch)."""
+    minute = 29_400_000
+    await store.add_reporter_session(secrets.token_bytes(32), secrets.token_bytes(80), minute + 30, minute + 240,
+                                     cap=100)
+    await store.add_staff_session(secrets.token_bytes(32), (await store.staff_by_name("kepala")).id, minute + 30,
+                                  minute + 480)
+    await store.count_login_failure(secrets.token_bytes(32), minute + 600)
+    await store.count_rate_event("login", minute)
+
+
 async def view(store: Store) -> dict:
     """What the store's public queries answer, every table's content through them."""
     reports = await store.all_reports()
@@ -148,6 +159,7 @@ async def open_both(folder: DataFolder, url: str) -> tuple[Store, Store]:
 
 def test_every_table_moves_and_reads_back_the_same_through_postgresql(pg_cluster, pg_database, tmp_path):
     folder = filled_folder(tmp_path / "data")
+    assert LIVE_STATE_TABLES <= schema_tables(folder.database)
     rows = {name: n for name, n in table_counts(folder.database).items() if name not in LIVE_STATE_TABLES}
     empty = sorted(name for name, n in rows.items() if n == 0)
     assert not empty, f"fill() writes no row into {empty}: a new table needs rows in this test"
@@ -269,6 +281,7 @@ def test_a_backup_of_a_postgresql_store_restores_and_moves_back(pg_cluster, pg_d
             store = await open_store(url)
             try:
                 await fill(store, BlobStore(shared))
+                await live_state(store)
             finally:
                 await store.close()
 
@@ -276,6 +289,8 @@ def test_a_backup_of_a_postgresql_store_restores_and_moves_back(pg_cluster, pg_d
         assert not folder.database.exists()
         wbs("backup", "--config", str(config), str(tmp_path / "backup"))
         manifest = verify(tmp_path / "backup")
+        copied = table_counts(tmp_path / "backup" / "wbs.sqlite3")
+        assert {name: copied[name] for name in LIVE_STATE_TABLES} == dict.fromkeys(LIVE_STATE_TABLES, 0)
         assert "wbs.sqlite3" in manifest["files"]
         assert not [name for name in manifest["files"] if name.startswith("wbs.sqlite3-")]  # one file, no WAL
         refused = wbs("restore", "--config", str(config), str(tmp_path / "backup"), check=False)
