@@ -25,7 +25,8 @@ async def open_store(config: Config, folder: DataFolder) -> Store:
     from server.storage.postgresql import open_store as open_postgresql
 
     try:
-        return await open_postgresql(config.database_url, zone, schema=config.database_schema)
+        return await open_postgresql(config.database_url, zone, schema=config.database_schema,
+                                     instance_secret=folder.instance_secret(), secret_name=str(folder.secret_file))
     except StoreError as exc:
         raise StoreError(f"{exc} (database_url {config.database_url})") from None
 

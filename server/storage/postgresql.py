@@ -12,6 +12,8 @@ docs/storage.md ("Where the PostgreSQL engine stands").
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import re
 from contextlib import asynccontextmanager
 from datetime import timezone, tzinfo
@@ -28,6 +30,9 @@ MIGRATIONS = "server.storage.migrations.postgresql"
 # pg_advisory_xact_lock's key while migrating: nodes starting together migrate once.
 MIGRATION_LOCK = 0x5742_5300_0000_0001
 POOL_SIZE = 4
+# PostgreSQL-only tables beside the migrated ones: the version applied, and the instance secret's check value
+BOOKKEEPING_TABLES = ("schema_version", "instance_check")
+INSTANCE_CHECK_LABEL = b"wbs/1 instance secret check"
 # The schemas the server names: tenant_<slug> (server.tenants), nothing that needs more quoting than "..."
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
 
@@ -63,6 +68,8 @@ async def migrate(conn: asyncpg.Connection, schema: str = "") -> int:
             if schema:
                 await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted_schema(schema)}")
             await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+            await conn.execute("CREATE TABLE IF NOT EXISTS instance_check"
+                               " (id BIGINT PRIMARY KEY CHECK (id = 1), mac BYTEA NOT NULL)")
             version = await conn.fetchval("SELECT version FROM schema_version")
             if version is None:
                 version = 0
@@ -75,6 +82,30 @@ async def migrate(conn: asyncpg.Connection, schema: str = "") -> int:
             return version
     except asyncpg.PostgresError as exc:
         raise StoreError(f"cannot migrate the PostgreSQL database: {_one_line(exc)}") from None
+
+
+def instance_check(secret: bytes) -> bytes:
+    """A check value of the instance secret: a keyed BLAKE2b of a fixed label, which tells whether two
+    nodes hold the same secret and nothing about the secret itself."""
+    return hashlib.blake2b(INSTANCE_CHECK_LABEL, key=secret, digest_size=32).digest()
+
+
+async def agree_on_instance(conn: asyncpg.Connection, secret: bytes, secret_name: str = "instance.secret") -> None:
+    """Record the check value of this node's instance secret if none is yet; refuse a node whose
+    secret differs from the one recorded. Every node must share the secret: account lookups are keyed
+    with it, so a codename made through one node would not log in through another."""
+    mine = instance_check(secret)
+    try:
+        async with conn.transaction():
+            await conn.execute("INSERT INTO instance_check (id, mac) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+                               mine)
+            recorded = await conn.fetchval("SELECT mac FROM instance_check WHERE id = 1")
+    except asyncpg.PostgresError as exc:
+        raise StoreError(f"cannot check the instance secret in PostgreSQL: {_one_line(exc)}") from None
+    if not hmac.compare_digest(bytes(recorded), mine):
+        raise StoreError(f"this node's {secret_name} is not the one this database was first used with: copy"
+                         f" {secret_name} from the first node to this one (codenames made through one node must"
+                         " log in through every node)")
 
 
 class _PostgresTx:
@@ -107,9 +138,11 @@ class PostgresEngine:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, dsn: str | None = None, *, schema: str = "", **connect: object) -> "PostgresEngine":
+    async def open(cls, dsn: str | None = None, *, schema: str = "", instance_secret: bytes | None = None,
+                   secret_name: str = "instance.secret", **connect: object) -> "PostgresEngine":
         """A pool on ``dsn`` (or the ``connect`` arguments), migrated; with ``schema``, every
-        connection's ``search_path`` is that schema alone, so every query stays inside it."""
+        connection's ``search_path`` is that schema alone, so every query stays inside it. With
+        ``instance_secret``, a node whose secret is not the deployment's is refused (``agree_on_instance``)."""
         if schema:
             settings = dict(connect.pop("server_settings", None) or {})  # type: ignore[call-overload]
             connect["server_settings"] = {**settings, "search_path": quoted_schema(schema)}
@@ -120,6 +153,8 @@ class PostgresEngine:
         try:
             async with pool.acquire() as conn:
                 await migrate(conn, schema)
+                if instance_secret is not None:
+                    await agree_on_instance(conn, instance_secret, secret_name)
         except BaseException:
             await pool.close()
             raise
@@ -215,6 +250,8 @@ def _one_line(exc: BaseException) -> str:
 
 
 async def open_store(dsn: str | None = None, zone: tzinfo = timezone.utc, *, schema: str = "",
+                     instance_secret: bytes | None = None, secret_name: str = "instance.secret",
                      **connect: object) -> Store:
-    """A ``Store`` on PostgreSQL (in ``schema``, if given), migrated."""
-    return Store(await PostgresEngine.open(dsn, schema=schema, **connect), zone)
+    """A ``Store`` on PostgreSQL (in ``schema``, if given), migrated; ``instance_secret``: see ``PostgresEngine.open``."""
+    return Store(await PostgresEngine.open(dsn, schema=schema, instance_secret=instance_secret,
+                                           secret_name=secret_name, **connect), zone)

@@ -66,10 +66,10 @@ async def _pg_schema(conn: asyncpg.Connection) -> dict[str, object]:
         "SELECT i.indrelid::regclass::text AS t, a.attname AS c, k.n FROM pg_index i,"
         " unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
         " JOIN pg_attribute a ON a.attnum = k.attnum WHERE i.indisprimary AND a.attrelid = i.indrelid"
-        " AND i.indrelid::regclass::text <> 'schema_version'")}
+        " AND NOT i.indrelid::regclass::text = ANY($1::text[])", list(postgresql.BOOKKEEPING_TABLES))}
     for r in await conn.fetch(
         "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns"
-        " WHERE table_schema = 'public' AND table_name <> 'schema_version'"):
+        " WHERE table_schema = 'public' AND NOT table_name = ANY($1::text[])", list(postgresql.BOOKKEEPING_TABLES)):
         columns.setdefault(r["table_name"], []).append(
             (r["column_name"], r["data_type"], r["is_nullable"] == "NO", primary.get((r["table_name"], r["column_name"]), 0)))
     indexes = set()
