@@ -126,9 +126,12 @@ class _PostgresTx:
 
 
 class PostgresEngine:
-    """A pool of connections. Writes are SERIALIZABLE transactions, one at a time
-    per process (as with SQLite); between nodes, a conflicting write fails with a
-    serialisation error rather than interleaving (retrying it is not done yet)."""
+    """A pool of connections. Writes are READ COMMITTED transactions, one at a time
+    per process (as with SQLite). Between nodes, the store's read-then-write steps
+    stay correct because each locks the row it depends on (the report, the account)
+    before it reads, and rows of several reports are locked in code order: a writer
+    waits for the other node's transaction instead of failing and being retried
+    (docs/storage.md, "Transactions and locking")."""
 
     shared = True  # every node of a deployment uses the same database
     keep_ids = "OVERRIDING SYSTEM VALUE"  # the audit's seq is GENERATED ALWAYS
@@ -167,7 +170,7 @@ class PostgresEngine:
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self._lock, self._pool.acquire() as conn:
             try:
-                async with conn.transaction(isolation="serializable"):
+                async with conn.transaction(isolation="read_committed"):
                     yield _PostgresTx(conn)
             except asyncpg.DiskFullError:
                 raise DiskFull() from None

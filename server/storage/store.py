@@ -138,7 +138,9 @@ class Store:
     ) -> None:
         """One transaction: the new account (first report only), the report, its items."""
         async with self._transaction() as db:
-            if account is not None:
+            if account is None:  # another report of an account: lock it, so its deletion waits or goes first
+                await self._lock_account(db, account_id)
+            else:
                 await db.execute(
                     "INSERT INTO accounts (id, lookup, salt, kdf_t, kdf_m_kib, kdf_p, mailbox_pk, created_day)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -162,9 +164,21 @@ class Store:
 
     @classmethod
     async def _append_items(cls, db: Tx, code: str, day: str, items: Sequence[NewItem]) -> None:
+        # The report's row first: its lock makes writers of one report take turns, and the next
+        # position is read after the previous writer committed (docs/storage.md, "Transactions").
+        await db.execute("UPDATE reports SET updated_day = ? WHERE code = ?", (day, code))
         start = (await db.fetch("SELECT COALESCE(MAX(position) + 1, 0) FROM items WHERE report_code = ?", (code,)))[0][0]
         await cls._insert_items(db, code, day, items, start=start)
-        await db.execute("UPDATE reports SET updated_day = ? WHERE code = ?", (day, code))
+
+    @staticmethod
+    async def _lock_report(db: Tx, code: str) -> None:
+        """Hold the report's row until the transaction ends, changing nothing (a no-op update is the lock
+        both engines understand: SQLite's ``BEGIN IMMEDIATE`` holds the whole database already)."""
+        await db.execute("UPDATE reports SET updated_day = updated_day WHERE code = ?", (code,))
+
+    @staticmethod
+    async def _lock_account(db: Tx, account_id: str) -> None:
+        await db.execute("UPDATE accounts SET created_day = created_day WHERE id = ?", (account_id,))
 
     @staticmethod
     async def _insert_items(
@@ -245,7 +259,7 @@ class Store:
 
     async def mark_exported(self, item_ids: Iterable[str], audit: Sequence[tuple[str, str, str | None, str]] = ()) -> None:
         """Mark items as carried by an export, with the export's audit line, in one transaction."""
-        ids = list(item_ids)
+        ids = sorted(item_ids)  # rows locked in one order by every exporting node
         async with self._transaction() as db:
             await db.executemany("UPDATE items SET exported = 1 WHERE item_id = ?", [(i,) for i in ids])
             if audit:
@@ -281,13 +295,14 @@ class Store:
 
     @staticmethod
     async def _append_status(db: Tx, code: str, status: str, day: str) -> None:
+        # As in _append_items: the report's row (and its lock) before the next position is read.
+        await db.execute("UPDATE reports SET status = ?, updated_day = ? WHERE code = ?", (status, day, code))
         position = (await db.fetch(
             "SELECT COALESCE(MAX(position) + 1, 0) FROM status_history WHERE report_code = ?", (code,)))[0][0]
         await db.execute(
             "INSERT INTO status_history (report_code, position, status, day) VALUES (?, ?, ?, ?)",
             (code, position, status, day),
         )
-        await db.execute("UPDATE reports SET status = ?, updated_day = ? WHERE code = ?", (status, day, code))
 
     async def item(self, item_id: str) -> Item | None:
         row = await self._one("SELECT * FROM items WHERE item_id = ?", (item_id,))
@@ -300,6 +315,8 @@ class Store:
         """One transaction: each (report code, reply item, new status or None), the audit lines, and
         the bundle's id remembered (a second import of the same bundle keeps the first day)."""
         async with self._transaction() as db:
+            for code in sorted({code for code, _, _ in replies}):  # every report locked in one order: no deadlock
+                await self._lock_report(db, code)
             for code, item, status in replies:
                 await self._append_items(db, code, day, [item])
                 if status is not None:
@@ -611,6 +628,7 @@ class Retention:
         """Delete a case's items (its status history stays) and remember their ids, so no
         reply bundle brings one back; returns the ids (none, and no audit line, if it has none left)."""
         async with self._store._transaction() as db:
+            await Store._lock_report(db, code)  # no item added between the listing and the deletion
             ids = [r[0] for r in await db.fetch("SELECT item_id FROM items WHERE report_code = ?", (code,))]
             if not ids:  # purged since it was found expired (by 'wbs purge' beside the server)
                 return []
@@ -624,11 +642,17 @@ class Retention:
     async def delete_account(self, account_id: str, day: str) -> list[str]:
         """Delete an account, its reports and their items; returns the item ids."""
         async with self._store._transaction() as db:
+            # The account, then its reports in code order (as every writer locks them), then the listing:
+            # no report or item is added between the listing and the deletion.
+            await Store._lock_account(db, account_id)
+            codes = [r[0] for r in await db.fetch(
+                "SELECT code FROM reports WHERE account_id = ? ORDER BY code", (account_id,))]
+            for code in codes:
+                await Store._lock_report(db, code)
             ids = [r[0] for r in await db.fetch(
                 "SELECT i.item_id FROM items i JOIN reports r ON r.code = i.report_code WHERE r.account_id = ?",
                 (account_id,),
             )]
-            codes = [r[0] for r in await db.fetch("SELECT code FROM reports WHERE account_id = ?", (account_id,))]
             await db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
             await Store._insert_audit(db, day, [(day, "reporter", code, "deleted_by_reporter") for code in codes])
         return ids
