@@ -4,7 +4,8 @@
     └── ServerError                 base of the server's errors; never raised itself
         ├── ConfigError             the configuration cannot work (start-up only)
         ├── StoreError              the data folder is missing or not usable
-        │   └── TransferError       a store cannot be copied (wbs migrate-store, wbs backup), or its copy differs
+        │   ├── TransferError       a store cannot be copied (wbs migrate-store, wbs backup), or its copy differs
+        │   └── Conflict       409  the database refused a change (a constraint; either engine)
         ├── JobRunning              another node runs this once-per-deployment job right now
         ├── KeyInstallError         org.pub.json cannot be installed
         ├── ProxyLineError          a connection's PROXY line is missing or malformed (never an HTTP answer)
@@ -52,6 +53,18 @@ class TransferError(StoreError):
 
 class JobRunning(ServerError):
     """Another node of this deployment runs this job right now (it holds the job's lock)."""
+
+
+class Conflict(StoreError):
+    """The database refused a change: a row it names is gone, or one it adds exists already.
+
+    Raised by both engines' transactions for what SQLite calls ``IntegrityError`` and
+    PostgreSQL an integrity constraint violation (or a trigger's refusal): callers
+    outside ``server/storage/`` never see a driver's exception. With more than one
+    node it is what a write meets when another node deleted its report first.
+    """
+
+    status = 409
 
 
 class KeyInstallError(ServerError):

@@ -17,7 +17,7 @@ from typing import Any, AsyncContextManager, AsyncIterator, Protocol, Sequence
 
 import aiosqlite
 
-from server.errors import DiskFull, StoreError
+from server.errors import Conflict, DiskFull, StoreError
 
 MIGRATIONS = "server.storage.migrations"
 
@@ -159,9 +159,9 @@ class SqliteEngine:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        """One write transaction. A full disk is ``DiskFull``; whatever failed,
-        no transaction stays open (SQLite may have rolled it back already),
-        so the next write works as soon as there is room again."""
+        """One write transaction. A full disk is ``DiskFull``, a refused constraint
+        ``Conflict``; whatever failed, no transaction stays open (SQLite may have
+        rolled it back already), so the next write works as soon as there is room again."""
         async with self._lock:
             try:
                 await self._conn.execute("BEGIN IMMEDIATE")
@@ -172,6 +172,8 @@ class SqliteEngine:
                     if self._conn.in_transaction:
                         await self._conn.execute("ROLLBACK")
                     raise
+            except sqlite3.IntegrityError as exc:
+                raise Conflict(f"the database refused the change: {exc}") from None
             except sqlite3.OperationalError as exc:
                 if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
                     raise DiskFull() from None

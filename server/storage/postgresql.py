@@ -22,7 +22,7 @@ from typing import AsyncIterator, Sequence
 
 import asyncpg
 
-from server.errors import DiskFull, StoreError
+from server.errors import Conflict, DiskFull, StoreError
 from server.storage.engines import Row, Table, Tx, migrations
 from server.storage.store import Store
 
@@ -172,6 +172,10 @@ class PostgresEngine:
             try:
                 async with conn.transaction(isolation="read_committed"):
                     yield _PostgresTx(conn)
+            except (asyncpg.IntegrityConstraintViolationError, asyncpg.RaiseError) as exc:
+                # the constraint's name, never the row's values (PostgreSQL's detail line quotes them)
+                named = getattr(exc, "constraint_name", None) or _one_line(exc)
+                raise Conflict(f"the database refused the change: {named}") from None
             except asyncpg.DiskFullError:
                 raise DiskFull() from None
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-from asyncpg import IntegrityConstraintViolationError
-
 from crypto.encoding import new_item_id
-from server.errors import StoreError
+from server.errors import Conflict
 from server.storage.postgresql import open_store
 from server.storage.store import Account, NewItem, Retention, Store
 
@@ -117,8 +115,7 @@ def test_an_account_deleted_while_another_node_writes_leaves_no_item_behind(pg_c
                 assert not isinstance(deleted, BaseException) and not isinstance(purged, BaseException)
                 # Writing to what is already gone fails (the report or account is no more); nothing else may.
                 for result in (created, appended):
-                    assert result is None or isinstance(result, (StoreError, IntegrityConstraintViolationError)), \
-                        repr(result)
+                    assert result is None or isinstance(result, Conflict), repr(result)
                 written = {first.item_id} | {item.item_id for item, result in ((second, created), (added, appended))
                                              if result is None}
                 assert written == set(deleted) | set(purged)
