@@ -132,7 +132,7 @@ class Context:
         blobs = BlobStore(blob_root(config, folder))
         blobs.prepare()
         store = await open_store(config, folder)
-        removed = blobs.sweep(await store.item_ids())
+        removed = blobs.sweep(await store.item_ids(), shared=store.shared)
         if removed:
             log.info("removed %d unfinished upload file(s) left by an interrupted run", removed)
         uploads: UploadSlots | TenantUploadSlots

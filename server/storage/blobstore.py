@@ -4,7 +4,8 @@ An envelope is first written to ``blobs/tmp/`` (mode 0600), fsync'd, then
 renamed into place and its folder fsync'd. A blob becomes part of a report
 only when the database transaction that lists it commits; anything else
 found at start-up (temp files, blobs no row names) is an orphan of a crash
-and is removed. Every path is built from a checked item id, so nothing can
+and is removed, at once when this process is the only one writing the
+folder (SQLite), only once it is old when other nodes share it (``sweep``). Every path is built from a checked item id, so nothing can
 point outside the store. The methods here do blocking I/O: the server calls
 them from its I/O thread pool.
 """
@@ -24,6 +25,12 @@ from typing import BinaryIO, Callable, Iterable
 _ITEM_ID = re.compile(r"[0-9a-f]{32}\Z")
 DAY_SECONDS = 24 * 60 * 60
 _NOATIME = getattr(os, "O_NOATIME", 0)
+# With a shared blob folder, what another node may still be writing: a temp file is an upload in progress
+# as long as it grows (one stalled longer than upload_idle_seconds, a minute by default, is abandoned, and
+# its file removed), so one untouched for a day is dead; a blob no row names may be one another node has
+# just renamed into place, its transaction not yet committed, so it goes only an hour after that rename.
+SHARED_TEMP_GRACE_SECONDS = DAY_SECONDS
+SHARED_ORPHAN_GRACE_SECONDS = 60 * 60
 
 
 def fsync_dir(path: Path) -> None:
@@ -158,18 +165,38 @@ class BlobStore:
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.root).free
 
-    def sweep(self, known: Iterable[str]) -> int:
-        """Remove temp files and blobs that no database row names; returns how many."""
+    def sweep(self, known: Iterable[str], *, shared: bool = False) -> int:
+        """Remove temp files and blobs that no database row names; returns how many.
+
+        ``shared``: other nodes write this folder too (a shared store), so only what
+        none of them can still be working on goes: temp files not written for
+        ``SHARED_TEMP_GRACE_SECONDS``, and unnamed blobs renamed into place (their
+        inode change time: the modification time is set to the day) more than
+        ``SHARED_ORPHAN_GRACE_SECONDS`` ago.
+        """
         known_ids = set(known)
+        now = self._clock()
         removed = 0
         for path in self.tmp.iterdir():
-            path.unlink(missing_ok=True)
-            removed += 1
+            if not shared or self._older(path, now, SHARED_TEMP_GRACE_SECONDS, changed=False):
+                path.unlink(missing_ok=True)
+                removed += 1
         for folder in self.root.iterdir():
             if folder == self.tmp or not folder.is_dir():
                 continue
             for path in folder.iterdir():
                 if path.suffix != ".wbse" or path.stem not in known_ids:
-                    path.unlink(missing_ok=True)
-                    removed += 1
+                    if not shared or self._older(path, now, SHARED_ORPHAN_GRACE_SECONDS, changed=True):
+                        path.unlink(missing_ok=True)
+                        removed += 1
         return removed
+
+    @staticmethod
+    def _older(path: Path, now: float, seconds: float, *, changed: bool) -> bool:
+        """Whether ``path`` was last modified (``changed``: had its inode changed) more than ``seconds``
+        before ``now``; a file another node removed meanwhile is not to be removed again."""
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            return False
+        return now - (info.st_ctime if changed else info.st_mtime) > seconds
