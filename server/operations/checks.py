@@ -18,21 +18,24 @@ as arguments with real defaults, so tests can give any answer they need.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
 import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
+from urllib.parse import parse_qs, urlsplit
 
 from crypto.errors import WbsError
 from crypto.keyring import KEYRING_FORMAT, MAX_KEYRING_BYTES
 
-from server.config import Config, is_loopback
+from server.config import Config, is_loopback, zone_of
 from server.errors import ConfigError
 from server.storage.blobstore import BlobStore
 from server.storage.datafolder import DataFolder, demo_folder, is_demo_store
+from server.storage.opening import blob_root, engine_description
 from server.tenants import TENANTS_SUBFOLDER, Tenant, find_tenant, tenant_config
 
 PROBLEM = "problem"
@@ -45,6 +48,10 @@ _DEFAULTS = Config()
 _WILDCARDS = {"0.0.0.0", "::", ""}
 # The header line of a keyring recovery share file (keytools, which the server may not import).
 SHARE_HEADER = b"format: wbs-keyring-share/1"
+
+if TYPE_CHECKING:
+    from server.storage.postgresql import Probe
+    from server.storage.store import AlertState
 
 
 @dataclass(frozen=True)
@@ -213,7 +220,6 @@ def _listener_findings(config: Config) -> list[Finding]:
 def _alerts_findings(config: Config) -> list[Finding]:
     """The digest's settings and whether its last attempts failed (as the server recorded them)."""
     from server.operations.alerts import password_file_problem, status_problem
-    from server.storage.store import read_alert_state
 
     alerts = config.alerts
     if alerts is None:
@@ -226,8 +232,7 @@ def _alerts_findings(config: Config) -> list[Finding]:
     if alerts.smtp_security == "none" and not is_loopback(alerts.smtp_host):
         out.append(Finding(WARNING, f"alerts.smtp_security = 'none': the digest travels to {alerts.smtp_host}"
                                     " unencrypted; use 'starttls' or 'tls'"))
-    database = DataFolder(config.data_dir).database
-    state = read_alert_state(database) if database.exists() else None
+    state = _digest_state(config)
     failing = status_problem(alerts, state)
     if failing:
         out.append(Finding(WARNING, f"{failing}; the server retries, 'wbs alerts test' tries now"))
@@ -237,6 +242,80 @@ def _alerts_findings(config: Config) -> list[Finding]:
     else:
         out.append(Finding(OK, f"daily digest at {alerts.send_at} to {len(alerts.to)} address(es); none sent yet"))
     return out
+
+
+def _digest_state(config: Config) -> "AlertState | None":
+    """The digest's state as the server recorded it; None when there is none to read (a store that
+    cannot be reached is a finding of ``_database_findings``)."""
+    from server.storage.store import read_alert_state
+
+    folder = DataFolder(config.data_dir)
+    if config.database_url:
+        try:
+            return _probe(config, folder).alert_state
+        except WbsError:
+            return None
+    return read_alert_state(folder.database) if folder.database.exists() else None
+
+
+# -- the database --------------------------------------------------------------------------------------------------
+
+
+def _probe(config: Config, folder: DataFolder) -> "Probe":
+    from server.storage.postgresql import probe
+
+    return asyncio.run(probe(config.database_url, schema=config.database_schema,
+                             instance_secret=folder.instance_secret(), zone=zone_of(config)))
+
+
+def _database_findings(config: Config, folder: DataFolder) -> list[Finding]:
+    """Where the metadata lives; with ``database_url``, whether it answers, its schema version, and
+    whether this node's instance secret is the one the other nodes use. Reads only."""
+    if not config.database_url:
+        if not folder.database.exists():
+            return [Finding(WARNING, f"{folder.database} does not exist yet; 'wbs init' or 'wbs serve' makes it")]
+        return []
+    where = engine_description(config, folder)
+    out = _transport_findings(config.database_url)
+    try:
+        found = _probe(config, folder)
+    except WbsError as exc:
+        return out + [Finding(PROBLEM, f"the metadata's database ({where}) cannot be used: {exc}")]
+    if found.version is None:
+        out.append(Finding(WARNING, f"{where} holds no WBS tables yet; 'wbs init' or 'wbs serve' makes them"))
+    elif found.version < found.latest:
+        out.append(Finding(WARNING, f"{where} is at schema version {found.version}; 'wbs serve' migrates it to"
+                                    f" {found.latest} when it starts"))
+    elif found.version > found.latest:
+        out.append(Finding(PROBLEM, f"{where} is at schema version {found.version}, newer than this wbs knows"
+                                    f" ({found.latest}): run the same version of wbs on every node"))
+    else:
+        out.append(Finding(OK, f"metadata in {where} (schema version {found.version})"))
+    if found.secret_agrees is False:
+        out.append(Finding(PROBLEM, f"{folder.secret_file} is not the instance secret this database was first used"
+                                    " with: 'wbs serve' will refuse to start; copy it from the first node (codenames"
+                                    " made through one node must log in through every node)"))
+    elif found.secret_agrees:
+        out.append(Finding(OK, "this node's instance secret is the one the database was first used with"))
+    return out
+
+
+def _transport_findings(url: str) -> list[Finding]:
+    """A database reached over the network should be reached through TLS that checks the server."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    named = [h for h in parts.netloc.rpartition("@")[2].split(",") if h]
+    named += [h for value in query.get("host", []) for h in value.split(",") if h]
+    remote = []
+    for host in named:
+        name = host.rsplit("]", 1)[0].lstrip("[") if host.startswith("[") else host.rsplit(":", 1)[0]
+        if not name.startswith("/") and not is_loopback(name):
+            remote.append(name)
+    if not remote or query.get("sslmode", [""])[-1] in ("verify-full", "verify-ca"):
+        return []
+    return [Finding(WARNING, f"database_url reaches {', '.join(remote)} over the network without"
+                             " sslmode=verify-full: the metadata travels unprotected against whoever sits between;"
+                             " add sslmode=verify-full (and sslrootcert) or use a Unix socket")]
 
 
 # -- the data folder -----------------------------------------------------------------------------------------------
@@ -313,25 +392,25 @@ def _folder_findings(config: Config, euid: int, disk_free: Callable[[Path], int]
         out.append(Finding(PROBLEM, f"{root} is not a data folder: it has no instance.secret ({hint})"))
         return out
     out += _secret_findings(folder, euid)
-    if not folder.database.exists():
-        out.append(Finding(WARNING, f"{folder.database} does not exist yet; 'wbs init' or 'wbs serve' makes it"))
+    out += _database_findings(config, folder)
     out += _public_key_findings(folder, option)
     if disk_free is not None:
         out += _disk_findings(root, config.min_free_bytes, disk_free)
-    out += _temp_findings(folder)
+    out += _temp_findings(blob_root(config, folder), shared=bool(config.database_url))
     return out
 
 
-def _temp_findings(folder: DataFolder) -> list[Finding]:
+def _temp_findings(blobs: Path, *, shared: bool = False) -> list[Finding]:
     """Files in ``blobs/tmp``: uploads in progress, or what a crash or a failure left behind."""
-    temps = BlobStore(folder.blobs).temp_files()
+    temps = BlobStore(blobs).temp_files()
     if not temps:
         return [Finding(OK, "no temp files in blobs/tmp")]
     listed = ", ".join(f"{p.name} ({_size_of(p) // 1024} KiB)" for p in temps[:20])
     more = f" and {len(temps) - 20} more" if len(temps) > 20 else ""
-    return [Finding(WARNING, f"{len(temps)} temp file(s) in {folder.blobs / 'tmp'}: {listed}{more}. Uploads in"
+    which = "those untouched for a day" if shared else "them"
+    return [Finding(WARNING, f"{len(temps)} temp file(s) in {blobs / 'tmp'}: {listed}{more}. Uploads in"
                              " progress while the server runs; otherwise left by a crash or a failure ('wbs serve'"
-                             " removes them when it starts)")]
+                             f" removes {which} when it starts)")]
 
 
 def _size_of(path: Path) -> int:

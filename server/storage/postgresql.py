@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import re
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timezone, tzinfo
 from functools import lru_cache
 from typing import AsyncIterator, Sequence
@@ -24,7 +25,7 @@ import asyncpg
 
 from server.errors import Conflict, DiskFull, StoreError
 from server.storage.engines import Row, Table, Tx, migrations
-from server.storage.store import Store
+from server.storage.store import AlertState, Store
 
 MIGRATIONS = "server.storage.migrations.postgresql"
 # pg_advisory_xact_lock's key while migrating: nodes starting together migrate once.
@@ -141,27 +142,33 @@ class PostgresEngine:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, dsn: str | None = None, *, schema: str = "", instance_secret: bytes | None = None,
-                   secret_name: str = "instance.secret", **connect: object) -> "PostgresEngine":
-        """A pool on ``dsn`` (or the ``connect`` arguments), migrated; with ``schema``, every
-        connection's ``search_path`` is that schema alone, so every query stays inside it. With
-        ``instance_secret``, a node whose secret is not the deployment's is refused (``agree_on_instance``)."""
+    async def connect(cls, dsn: str | None = None, *, schema: str = "", size: int = POOL_SIZE,
+                      **connect: object) -> "PostgresEngine":
+        """A pool on ``dsn`` (or the ``connect`` arguments), as it is: nothing migrated or written. With
+        ``schema``, every connection's ``search_path`` is that schema alone, so every query stays inside it."""
         if schema:
             settings = dict(connect.pop("server_settings", None) or {})  # type: ignore[call-overload]
             connect["server_settings"] = {**settings, "search_path": quoted_schema(schema)}
         try:
-            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=POOL_SIZE, **connect)
+            return cls(await asyncpg.create_pool(dsn, min_size=1, max_size=size, **connect))
         except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {_one_line(exc)}") from None
+
+    @classmethod
+    async def open(cls, dsn: str | None = None, *, schema: str = "", instance_secret: bytes | None = None,
+                   secret_name: str = "instance.secret", **connect: object) -> "PostgresEngine":
+        """``connect``, then migrate (``schema`` made if missing); with ``instance_secret``, a node whose
+        secret is not the deployment's is refused (``agree_on_instance``)."""
+        engine = await cls.connect(dsn, schema=schema, **connect)
         try:
-            async with pool.acquire() as conn:
+            async with engine._pool.acquire() as conn:
                 await migrate(conn, schema)
                 if instance_secret is not None:
                     await agree_on_instance(conn, instance_secret, secret_name)
         except BaseException:
-            await pool.close()
+            await engine.close()
             raise
-        return cls(pool)
+        return engine
 
     async def close(self) -> None:
         await self._pool.close()
@@ -250,6 +257,39 @@ class PostgresEngine:
                 " AND a.attidentity <> ''", (table.name,)):
             await db.fetch(f'SELECT setval(pg_get_serial_sequence(?, ?), (SELECT MAX("{column}") FROM "{table.name}"))',
                            (table.name, column))
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What ``wbs check`` learns from a PostgreSQL store without changing it."""
+
+    version: int | None  # the schema version applied; None: no WBS tables there yet
+    latest: int  # the version this code migrates to
+    secret_agrees: bool | None  # None: no node has recorded its instance secret's check value yet
+    alert_state: AlertState | None  # None: no digest table yet
+
+
+async def probe(dsn: str, *, schema: str = "", instance_secret: bytes, zone: tzinfo = timezone.utc) -> Probe:
+    """Connect, and read the schema version, the instance check and the digest's state: read only,
+    nothing migrated or recorded (a ``StoreError`` when the server cannot be reached or read)."""
+    engine = await PostgresEngine.connect(dsn, schema=schema, size=1)
+    latest = migrations(MIGRATIONS)[-1][0]
+    try:
+        async def has(table: str) -> bool:
+            return (await engine.fetch("SELECT to_regclass(?) IS NOT NULL", (table,)))[0][0]
+
+        version = (await engine.fetch("SELECT version FROM schema_version"))[0][0] if await has("schema_version") \
+            else None
+        agrees = None
+        if await has("instance_check"):
+            rows = await engine.fetch("SELECT mac FROM instance_check WHERE id = 1")
+            agrees = hmac.compare_digest(bytes(rows[0][0]), instance_check(instance_secret)) if rows else None
+        state = await Store(engine, zone).alert_state() if await has("alert_state") else None
+    except asyncpg.PostgresError as exc:
+        raise StoreError(f"cannot read the PostgreSQL database: {_one_line(exc)}") from None
+    finally:
+        await engine.close()
+    return Probe(version, latest, agrees, state)
 
 
 def _one_line(exc: BaseException) -> str:
