@@ -4,17 +4,21 @@ PostgreSQL (a schema per tenant when tenants share it), the ciphertext in ``blob
 from __future__ import annotations
 
 import asyncio
+import re
 
 import asyncpg
 
-from conftest import start_server, wbs
+from conftest import ROOT, start_server, wbs
 from crypto.export_bundle import ExportBundle
 from crypto.items import open_json
 from crypto.keyring import new_keyring
 from test_reporter_journey import REPORT, login, submit
 from test_staff import Staff
+from test_deploy import assert_tor_accepts, need
 from test_tenants import TENANTS, tenant_tables
 from wbsclient import Client, FileField
+
+DOCS = ROOT / "docs"
 
 
 def rows(cluster, database: str, sql: str) -> list:
@@ -100,3 +104,22 @@ def test_a_database_that_cannot_be_reached_is_one_line_without_a_traceback(tmp_p
         errors = [line for line in done.stderr.splitlines() if line.startswith("wbs: error:")]
         assert len(errors) == 1 and "cannot connect to PostgreSQL" in errors[0], done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_the_guides_backend_torrc_passes_tor_verify_config(tmp_path):
+    tor = need("tor")
+    blocks = set()
+    for name in ("deploy.en.md", "deploy.id.md"):
+        section = (DOCS / name).read_text(encoding="utf-8").split("## 16.")[1]
+        blocks |= set(re.findall(r"^```\n(HiddenServiceDir .*?)^```", section, re.S | re.M))
+    assert len(blocks) == 1  # both languages show the same torrc
+    text = blocks.pop()
+    assert "HiddenServiceOnionbalanceInstance 1" in text
+    service = tmp_path / "hs"
+    service.mkdir(mode=0o700)
+    (service / "ob_config").write_text("MasterOnionAddress " + "a" * 56 + ".onion\n")
+    (tmp_path / "tor-data").mkdir(mode=0o700)
+    torrc = tmp_path / "torrc"
+    torrc.write_text("SocksPort 0\n" + text.replace("/var/lib/tor/wbs-reporter/", f"{service}/")
+                     + f"DataDirectory {tmp_path / 'tor-data'}\n")
+    assert_tor_accepts(tor, torrc, tmp_path)

@@ -3,6 +3,7 @@ at the top of wbs.toml and per tenant (docs/storage.md)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,16 @@ def test_two_tenants_never_share_a_database_or_a_blob_folder(tmp_path):
     same_dir = 'blob_dir = "/mnt/b"\n'
     assert "each tenant needs a folder of its own" in refused(
         tmp_path, tenant("alpha", "ALP", same_dir) + tenant("beta", "BET", same_dir))
+
+
+@pytest.mark.parametrize("guide", ["deploy.en.md", "deploy.id.md"])
+def test_the_deploy_guides_settings_for_more_than_one_machine_load(tmp_path, guide):
+    text = (Path(__file__).resolve().parents[2] / "docs" / guide).read_text(encoding="utf-8")
+    section = text.split("## 16.")[1]
+    block = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    url = re.search(r"`(database_url = \"postgresql://wbs@db\.internal[^`]*)`", section).group(1)
+    for text in (block, url + "\n"):
+        path = tmp_path / "wbs.toml"
+        path.write_text(text, encoding="utf-8")
+        assert load_config(path).database_url.startswith("postgresql://wbs@")
+    assert load_config(tmp_path / "wbs.toml").database_url.count("sslmode=verify-full") == 1
