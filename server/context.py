@@ -22,7 +22,7 @@ from server.defences.uploadlimits import Pace, TenantUploadSlots, UploadSlots
 from server.errors import ConfigError, NoOrgKey
 from server.staff.deadlines import CalendarState
 from server.storage.datafolder import DataFolder
-from server.storage.opening import blob_root, open_store
+from server.storage.opening import blob_root, engine_description, open_store
 from server.storage.store import Store
 
 log = logging.getLogger("wbs")
@@ -132,6 +132,7 @@ class Context:
         blobs = BlobStore(blob_root(config, folder))
         blobs.prepare()
         store = await open_store(config, folder)
+        log.info("metadata in %s; sealed reports in %s", engine_description(config, folder), blobs.root)
         removed = blobs.sweep(await store.item_ids(), shared=store.shared)
         if removed:
             log.info("removed %d unfinished upload file(s) left by an interrupted run", removed)

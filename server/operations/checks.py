@@ -372,7 +372,10 @@ def _shared_folder_findings(config: Config, euid: int, disk_free: Callable[[Path
         return out
     out += _demo_findings(root)
     out += _keyring_findings(root, skip=root / TENANTS_SUBFOLDER)
-    return out + _disk_findings(root, config.min_free_bytes, disk_free)
+    out += _disk_findings(root, config.min_free_bytes, disk_free)
+    if config.blob_dir:  # the tenants' sealed reports are in blob_dir/<slug>
+        out += _disk_findings(Path(config.blob_dir), config.min_free_bytes, disk_free, "blob_dir")
+    return out
 
 
 def _folder_findings(config: Config, euid: int, disk_free: Callable[[Path], int] | None,
@@ -395,7 +398,10 @@ def _folder_findings(config: Config, euid: int, disk_free: Callable[[Path], int]
     out += _database_findings(config, folder)
     out += _public_key_findings(folder, option)
     if disk_free is not None:
-        out += _disk_findings(root, config.min_free_bytes, disk_free)
+        if config.blob_dir:
+            out += _disk_findings(Path(config.blob_dir), config.min_free_bytes, disk_free, "blob_dir")
+        else:
+            out += _disk_findings(root, config.min_free_bytes, disk_free)
     out += _temp_findings(blob_root(config, folder), shared=bool(config.database_url))
     return out
 
@@ -457,12 +463,14 @@ def _public_key_findings(folder: DataFolder, option: str = "") -> list[Finding]:
                         " (compare it with the one the keyholders printed)")]
 
 
-def _disk_findings(root: Path, minimum: int, disk_free: Callable[[Path], int]) -> list[Finding]:
+def _disk_findings(root: Path, minimum: int, disk_free: Callable[[Path], int],
+                   what: str = "the data folder") -> list[Finding]:
+    """The disk the sealed reports go to (``what``: the data folder, or ``blob_dir``), against the reserve."""
     try:
         free = disk_free(root)
     except OSError as exc:
         return [Finding(WARNING, f"cannot tell the free disk space of {root}: {exc.strerror}")]
-    text = f"{free // MiB} MiB free for the data folder (min_free_bytes is {minimum // MiB} MiB)"
+    text = f"{free // MiB} MiB free for {what} (min_free_bytes is {minimum // MiB} MiB)"
     if free < minimum:
         return [Finding(PROBLEM, f"only {text}: new reports are refused; free space or add a disk")]
     if free < 2 * minimum:

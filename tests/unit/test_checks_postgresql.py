@@ -102,3 +102,16 @@ def test_a_database_over_the_network_without_verified_tls_is_warned_about():
     for quiet in ("postgresql://wbs@db.internal/wbs?sslmode=verify-full", "postgresql://wbs@/wbs?host=/run/postgresql",
                   "postgresql://wbs@localhost/wbs", "postgresql://wbs@[::1]:5432/wbs", "postgresql:///wbs"):
         assert _transport_findings(quiet) == [], quiet
+
+
+def test_the_free_space_checked_is_blob_dirs(tmp_path):
+    """New reports are refused by the free space where their files go: ``blob_dir`` when it is set."""
+    config, _ = _setup(tmp_path, "")
+    blobs = tmp_path / "blobs"
+    blobs.mkdir()
+    config = replace(config, blob_dir=str(blobs))
+    free = {blobs: 1024 ** 2, config.data_dir: 100 * 1024 ** 3}
+    findings = run_checks(config, config_path=Path("/etc/wbs/wbs.toml"), euid=os.geteuid(),
+                          disk_free=lambda path: free[Path(path)], swaps=None)
+    problem, = _messages(findings, PROBLEM)
+    assert problem.startswith("only 1 MiB free for blob_dir")
