@@ -259,8 +259,18 @@ class Store:
 
     async def mark_exported(self, item_ids: Iterable[str], audit: Sequence[tuple[str, str, str | None, str]] = ()) -> None:
         """Mark items as carried by an export, with the export's audit line, in one transaction."""
-        ids = sorted(item_ids)  # rows locked in one order by every exporting node
+        ids = sorted(item_ids)
         async with self._transaction() as db:
+            # The items' reports first, in code order, as a purge (report, then its items) locks them:
+            # otherwise an export and a purge of one case could each hold an item the other waits for.
+            codes: set[str] = set()
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ",".join("?" for _ in chunk)
+                codes.update(r[0] for r in await db.fetch(
+                    f"SELECT DISTINCT report_code FROM items WHERE item_id IN ({marks})", chunk))
+            for code in sorted(codes):
+                await self._lock_report(db, code)
             await db.executemany("UPDATE items SET exported = 1 WHERE item_id = ?", [(i,) for i in ids])
             if audit:
                 await self._insert_audit(db, audit[0][0], audit)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 
+import asyncpg
+
 from crypto.encoding import new_item_id
 from server.errors import Conflict
 from server.storage.postgresql import open_store
@@ -121,6 +123,56 @@ def test_an_account_deleted_while_another_node_writes_leaves_no_item_behind(pg_c
                 assert written == set(deleted) | set(purged)
                 assert await one.account(account.id) is None and not written & await one.item_ids()
         finally:
+            await one.close()
+            await two.close()
+
+    asyncio.run(run())
+
+
+
+async def _waiting(pg_cluster, pg_database, count: int) -> None:
+    """Until ``count`` sessions of the database wait for a lock."""
+    conn = await asyncpg.connect(**pg_cluster.connect_args(pg_database))
+    try:
+        for _ in range(500):
+            if await conn.fetchval("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1"
+                                   " AND wait_event_type = 'Lock'", pg_database) >= count:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"fewer than {count} session(s) waiting for a lock")
+    finally:
+        await conn.close()
+
+
+def test_an_export_and_a_purge_of_one_case_do_not_deadlock(pg_cluster, pg_database):
+    """The export marks items in id order, the purge deletes them in their order in the report, here the
+    reverse. A third session holds the middle item until both wait for it: had the export locked items
+    without their report, it would hold the first half, the purge the second, and each would wait for
+    the other (PostgreSQL aborts one). Marking items locks their reports first, as a purge does, so the
+    purge waits for the whole export."""
+    async def run():
+        one, two = await _nodes(pg_cluster, pg_database)
+        holder = await asyncpg.connect(**pg_cluster.connect_args(pg_database))
+        try:
+            account = _account()
+            # Stored in descending id order: the purge meets them from the end of the export's order.
+            items = sorted([_item("attachment") for _ in range(61)], key=lambda i: i.item_id, reverse=True)
+            await one.create_report(account=account, account_id=account.id, code="WBS-A", status="closed_resolved",
+                                    day=DAY, items=items)
+            middle = sorted(i.item_id for i in items)[len(items) // 2]
+            hold = holder.transaction()
+            await hold.start()
+            await holder.execute("SELECT 1 FROM items WHERE item_id = $1 FOR UPDATE", middle)
+            export = asyncio.create_task(one.mark_exported([i.item_id for i in items]))
+            await _waiting(pg_cluster, pg_database, 1)
+            purge = asyncio.create_task(Retention(two).purge_items("WBS-A", DAY, "retention"))
+            await _waiting(pg_cluster, pg_database, 2)
+            await hold.rollback()
+            await export
+            assert sorted(await purge) == sorted(i.item_id for i in items)
+            assert await one.items_of_report("WBS-A") == []
+        finally:
+            await holder.close()
             await one.close()
             await two.close()
 
