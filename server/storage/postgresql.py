@@ -15,11 +15,11 @@ import asyncio
 import hashlib
 import hmac
 import re
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import timezone, tzinfo
 from functools import lru_cache
-from typing import AsyncIterator, Sequence
+from typing import AsyncIterator, Iterator, Sequence
 
 import asyncpg
 
@@ -109,6 +109,20 @@ async def agree_on_instance(conn: asyncpg.Connection, secret: bytes, secret_name
                          " log in through every node)")
 
 
+@contextmanager
+def _typed_errors() -> Iterator[None]:
+    """A write's driver errors as the project's: a refused constraint (or a trigger's refusal) is
+    ``Conflict``, named by its constraint, never by the row's values (PostgreSQL's detail line quotes
+    them); a full disk is ``DiskFull``."""
+    try:
+        yield
+    except (asyncpg.IntegrityConstraintViolationError, asyncpg.RaiseError) as exc:
+        named = getattr(exc, "constraint_name", None) or _one_line(exc)
+        raise Conflict(f"the database refused the change: {named}") from None
+    except asyncpg.DiskFullError:
+        raise DiskFull() from None
+
+
 class _PostgresTx:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
@@ -176,15 +190,9 @@ class PostgresEngine:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self._lock, self._pool.acquire() as conn:
-            try:
+            with _typed_errors():
                 async with conn.transaction(isolation="read_committed"):
                     yield _PostgresTx(conn)
-            except (asyncpg.IntegrityConstraintViolationError, asyncpg.RaiseError) as exc:
-                # the constraint's name, never the row's values (PostgreSQL's detail line quotes them)
-                named = getattr(exc, "constraint_name", None) or _one_line(exc)
-                raise Conflict(f"the database refused the change: {named}") from None
-            except asyncpg.DiskFullError:
-                raise DiskFull() from None
 
     async def fetch(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
         return await self._pool.fetch(numbered(sql), *args)
@@ -193,11 +201,9 @@ class PostgresEngine:
         """A transaction of its own at READ COMMITTED, whatever the database's default,
         and without the process's write lock: live state (sessions, throttles)
         written on every login does not queue behind the store's transactions."""
-        try:
+        with _typed_errors():
             async with self._pool.acquire() as conn, conn.transaction(isolation="read_committed"):
                 return await conn.fetch(numbered(sql), *args)
-        except asyncpg.DiskFullError:
-            raise DiskFull() from None
 
     @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[bool]:

@@ -88,3 +88,21 @@ def test_a_full_disk_is_disk_full_on_both_engines(open_store):
             await store.close()
 
     asyncio.run(run())
+
+
+def test_a_single_statement_refused_is_a_conflict_too(open_store):
+    """``Engine.statement`` (live state: sessions, throttles) maps errors as transactions do."""
+    async def run():
+        store = await open_store()
+        try:
+            await _report(store, "WBS-A")
+            insert = "INSERT INTO seen (report_code, answers) VALUES (?, ?)"
+            await store._engine.statement(insert, ("WBS-A", 1))
+            with pytest.raises(Conflict):
+                await store._engine.statement(insert, ("WBS-A", 2))
+            with pytest.raises(Conflict):
+                await store._engine.statement(insert, ("WBS-GONE", 1))
+        finally:
+            await store.close()
+
+    asyncio.run(run())
