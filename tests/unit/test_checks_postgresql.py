@@ -14,7 +14,9 @@ import asyncpg
 from crypto.keyring import new_keyring
 from server.config import AlertsConfig, Config
 from server.operations.checks import OK, PROBLEM, WARNING, _transport_findings, run_checks
+from server.storage import postgresql
 from server.storage.datafolder import DataFolder
+from server.storage.engines import migrations
 from server.storage.opening import open_store
 
 ONION = "a" * 56 + ".onion"
@@ -52,7 +54,8 @@ def test_a_store_in_use_is_described_and_agrees(tmp_path, pg_cluster, pg_databas
     findings = _check(config)
     assert not _messages(findings, PROBLEM) and not _messages(findings, WARNING), findings
     ok = _messages(findings, OK)
-    assert f"metadata in PostgreSQL, {config.database_url} (schema version 5)" in ok
+    latest = migrations(postgresql.MIGRATIONS)[-1][0]
+    assert f"metadata in PostgreSQL, {config.database_url} (schema version {latest})" in ok
     assert "this node's instance secret is the one the database was first used with" in ok
     assert not any("wbs.sqlite3" in f.message for f in findings)
 
