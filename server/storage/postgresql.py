@@ -229,7 +229,8 @@ class PostgresEngine:
     async def tables(self) -> list[Table]:
         names = [r[0] for r in await self._pool.fetch(
             "SELECT c.relname FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace"
-            " AND c.relkind = 'r' AND c.relname <> 'schema_version' ORDER BY c.relname")]
+            " AND c.relkind = 'r' AND NOT c.relname = ANY($1::text[]) ORDER BY c.relname",
+            list(BOOKKEEPING_TABLES))]
         columns: dict[str, list[str]] = {name: [] for name in names}
         for r in await self._pool.fetch(
                 "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
