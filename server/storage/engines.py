@@ -77,6 +77,11 @@ class Engine(Protocol):
 
     async def close(self) -> None: ...
 
+    async def reorder(self) -> list[str]:
+        """Rewrite the tables whose files keep rows in the order they were written so
+        that they hold them in key order (random ids) and no deleted rows; the names
+        of the tables rewritten. A table in use is left for the next round."""
+
     # Copying a whole store (store.Transfer: wbs migrate-store, wbs backup) -----------------
 
     # What an INSERT says between its column list and VALUES to write the values it is
@@ -187,6 +192,11 @@ class SqliteEngine:
     async def statement(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
         async with self.transaction() as db:
             return await db.fetch(sql, args)
+
+    async def reorder(self) -> list[str]:
+        """Nothing to do: the tables are ``WITHOUT ROWID``, stored in key order, and
+        ``secure_delete`` overwrites deleted rows (the audit's order is its ``seq``)."""
+        return []
 
     @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[bool]:

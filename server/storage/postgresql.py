@@ -33,6 +33,8 @@ MIGRATION_LOCK = 0x5742_5300_0000_0001
 POOL_SIZE = 4
 # PostgreSQL-only tables beside the migrated ones: the version applied, and the instance secret's check value
 BOOKKEEPING_TABLES = ("schema_version", "instance_check")
+# How long a table's rewrite in key order waits for the transactions using it before it skips a round.
+REORDER_LOCK_TIMEOUT = "2s"
 INSTANCE_CHECK_LABEL = b"wbs/1 instance secret check"
 # The schemas the server names: tenant_<slug> (server.tenants), nothing that needs more quoting than "..."
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
@@ -218,6 +220,33 @@ class PostgresEngine:
             finally:
                 if got:
                     await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+    async def reorder(self) -> list[str]:
+        """``CLUSTER`` every table of the schema on its primary key: PostgreSQL appends rows
+        in the order they come and leaves deleted ones in place until ``VACUUM``; a
+        rewrite in key order (random ids) leaves neither, as SQLite's tables keep them.
+
+        ``CLUSTER`` locks its table against every reader while it rewrites it
+        (milliseconds for tables of metadata); one that waits more than
+        ``REORDER_LOCK_TIMEOUT`` for a transaction using the table gives up, and
+        the table waits for the next round, so requests never queue behind it.
+        """
+        done = []
+        async with self._pool.acquire() as conn:
+            tables = await conn.fetch(
+                "SELECT t.relname AS name, i.relname AS key FROM pg_index x"
+                " JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid"
+                " WHERE x.indisprimary AND t.relnamespace = current_schema()::regnamespace"
+                " AND NOT t.relname = ANY($1::text[]) ORDER BY t.relname", list(BOOKKEEPING_TABLES))
+            for table in tables:
+                try:
+                    async with conn.transaction():
+                        await conn.execute(f"SET LOCAL lock_timeout = '{REORDER_LOCK_TIMEOUT}'")
+                        await conn.execute(f'CLUSTER "{table["name"]}" USING "{table["key"]}"')
+                except asyncpg.LockNotAvailableError:
+                    continue
+                done.append(table["name"])
+        return done
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Tx]:

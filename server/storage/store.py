@@ -99,6 +99,10 @@ class Store:
         """Whether other nodes may use this database at the same time (PostgreSQL)."""
         return self._engine.shared
 
+    async def reorder(self) -> list[str]:
+        """Tables rewritten in key order, without deleted rows (PostgreSQL; SQLite keeps them so)."""
+        return await self._engine.reorder()
+
     def exclusive(self, name: str) -> AsyncContextManager[bool]:
         """A deployment-wide lock for once-per-deployment jobs: True inside the block
         if this process got it, False (without waiting) if another holds it."""
