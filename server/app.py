@@ -79,7 +79,7 @@ def create_reporter_app(ctx: Context, guard: ListenerGuard | None = None, *,
     """The reporter side; its client_max_size only bounds small forms (uploads stream).
 
     ``guard`` is the listener's connection guard (``serve`` passes it): it
-    learns when requests begin and end, and sets ``request["circuit"]``.
+    learns when requests begin and end, and sets ``request[CIRCUIT]``.
     ``background=False``: the caller runs the daily jobs (a tenant's app).
     ``templates``: the template environment, when several apps share it (each compiles every page it renders).
     """

@@ -19,7 +19,7 @@ import jinja2
 from aiohttp import web
 
 from server import i18n
-from server.appkeys import CONTEXT, STAFF_SESSIONS, TEMPLATES
+from server.appkeys import CONTEXT, CSRF_NEW, LANG, LANG_CHOSEN, SESSION, STAFF, STAFF_SESSIONS, TEMPLATES
 from server.defences.sessions import SESSION_COOKIE, Session
 from server.defences.tokens import same_token
 from server.errors import BadRequest, NotFound, PayloadTooLarge, ServerError, UploadAborted, UploadStalled
@@ -103,19 +103,19 @@ def without_date_header(runner: web.AppRunner) -> None:
 
 
 def lang_of(request: web.Request) -> str:
-    return request.get("lang", i18n.DEFAULT_LANG)
+    return request.get(LANG, i18n.DEFAULT_LANG)
 
 
 def session_of(request: web.Request) -> Session | None:
-    return request.get("session")
+    return request.get(SESSION)
 
 
 def csrf_token(request: web.Request) -> str:
     """The token forms carry: the visitor's CSRF cookie (made on first use)."""
-    token = request.get("csrf_new") or request.cookies.get(CSRF_COOKIE, "")
+    token = request.get(CSRF_NEW) or request.cookies.get(CSRF_COOKIE, "")
     if len(token) != 43:
         token = secrets.token_urlsafe(32)
-        request["csrf_new"] = token
+        request[CSRF_NEW] = token
     return token
 
 
@@ -173,10 +173,10 @@ def finish(request: web.Request, response: web.StreamResponse) -> None:
     The language cookie lasts the browser session: on a shared device a
     year-long cookie would tell the next user that someone chose a language here.
     """
-    if request.get("csrf_new"):
-        set_cookie(request, response, CSRF_COOKIE, request["csrf_new"])
-    if request.get("lang_chosen"):
-        set_cookie(request, response, LANG_COOKIE, request["lang"])
+    if request.get(CSRF_NEW):
+        set_cookie(request, response, CSRF_COOKIE, request[CSRF_NEW])
+    if request.get(LANG_CHOSEN):
+        set_cookie(request, response, LANG_COOKIE, request[LANG])
 
 
 def redirect(request: web.Request, location: str) -> web.HTTPSeeOther:
@@ -220,13 +220,13 @@ async def frame_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Language, session, and every error turned into a page a person understands."""
     chosen = request.query.get("lang")
     if chosen in i18n.LANGS:
-        request["lang"] = chosen
-        request["lang_chosen"] = True
+        request[LANG] = chosen
+        request[LANG_CHOSEN] = True
     else:
         cookie = request.cookies.get(LANG_COOKIE)
-        request["lang"] = cookie if cookie in i18n.LANGS else request.app[CONTEXT].config.default_lang
+        request[LANG] = cookie if cookie in i18n.LANGS else request.app[CONTEXT].config.default_lang
     try:
-        request["session"] = await request.app[CONTEXT].sessions.get(request.cookies.get(SESSION_COOKIE))
+        request[SESSION] = await request.app[CONTEXT].sessions.get(request.cookies.get(SESSION_COOKIE))
         return await handler(request)
     except ServerError as exc:
         return error_page(request, exc.status, exc.message_key)
@@ -262,7 +262,7 @@ def error_page(request: web.Request, status: int, message_key: str) -> web.Respo
     # Each listener answers in its own frame: the reporter pages' links lead nowhere on the staff side.
     if STAFF_SESSIONS in request.app:
         response = render(request, "staff/error.html", status=status, message=message,
-                          staff_member=request.get("staff"))
+                          staff_member=request.get(STAFF))
     else:
         response = render(request, "error.html", status=status, message=message)
     if status == 503:

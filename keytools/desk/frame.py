@@ -31,7 +31,7 @@ from ..deadlines import ACKNOWLEDGE_WORKING_DAYS
 from ..errors import KeytoolsError
 from ..labels import BILINGUAL, STATUS_KEYS, bilingual, category_label, flag_label, flag_level, status_label, warning_label
 from ..reader import REPORT_FIELDS, size_label
-from .appkeys import STATE, TEMPLATES
+from .appkeys import CSRF_NEW, RING, STATE, TEMPLATES
 from .errors import BadRequest, DeskError, NotFound, message_of
 
 log = logging.getLogger("wbs-keytools.desk")
@@ -80,10 +80,10 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
 
 
 def csrf_token(request: web.Request) -> str:
-    token = request.get("csrf_new") or request.cookies.get(CSRF_COOKIE, "")
+    token = request.get(CSRF_NEW) or request.cookies.get(CSRF_COOKIE, "")
     if len(token) != 43:
         token = secrets.token_urlsafe(32)
-        request["csrf_new"] = token
+        request[CSRF_NEW] = token
     return token
 
 
@@ -99,14 +99,14 @@ def set_cookie(response: web.StreamResponse, name: str, value: str) -> None:
 
 
 def finish(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
-    if request.get("csrf_new"):
-        set_cookie(response, CSRF_COOKIE, request["csrf_new"])
+    if request.get(CSRF_NEW):
+        set_cookie(response, CSRF_COOKIE, request[CSRF_NEW])
     return response
 
 
 def render(request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
     page = request.app[TEMPLATES].get_template(f"desk/{template}").render(
-        csrf_token=csrf_token(request), unlocked=request.get("ring") is not None, today=date.today(), **values)
+        csrf_token=csrf_token(request), unlocked=request.get(RING) is not None, today=date.today(), **values)
     response = web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
     finish(request, response)
     return response
@@ -135,7 +135,7 @@ async def read_form(request: web.Request, limit: int = 8192, fields: int = 8) ->
 
 def keyring(request: web.Request) -> Keyring:
     """The unlocked keyring (the middleware let only unlocked sessions reach a view that asks)."""
-    ring = request.get("ring")
+    ring = request.get(RING)
     if ring is None:
         raise redirect(request, "/unlock")
     return ring
@@ -158,8 +158,8 @@ async def frame_middleware(request: web.Request, handler: Handler) -> web.Stream
     if not _host_allowed(request):
         return web.Response(status=421, text="Misdirected request\n")
     state = request.app[STATE]
-    request["ring"] = state.keyring_for(request.cookies.get(SESSION_COOKIE))
-    if request["ring"] is None and not request.path.startswith(OPEN_PATHS):
+    request[RING] = state.keyring_for(request.cookies.get(SESSION_COOKIE))
+    if request[RING] is None and not request.path.startswith(OPEN_PATHS):
         if request.method == "GET":
             raise redirect(request, "/unlock")
         return error_page(request, 403, bilingual(N_("The desk is locked; unlock it again.")))

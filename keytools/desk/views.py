@@ -32,7 +32,7 @@ from ..outbox import Outbox, TakenBundle
 from ..passphrase import read_passphrase
 from ..reader import case_view, render_reader
 from ..replies import ReplyRequest, clean_message, queue_replies
-from .appkeys import STATE, WORK
+from .appkeys import RING, STATE, WORK
 from .errors import BadRequest, Busy, NotFound
 from .frame import SESSION_COOKIE, Handler, keyring, read_form, redirect, render, set_cookie
 from .seen import SeenItems
@@ -63,7 +63,7 @@ async def _work(request: web.Request) -> AsyncIterator[None]:
 # -- unlock and lock ---------------------------------------------------------
 
 async def unlock_form(request: web.Request) -> web.StreamResponse:
-    if request["ring"] is not None:
+    if request[RING] is not None:
         raise redirect(request, "/")
     return render(request, "unlock.html", failed=False)
 
@@ -276,7 +276,7 @@ async def import_form(request: web.Request) -> web.StreamResponse:
 
 def _open(path: Path, request: web.Request) -> OpenSummary:
     folder = _folder(request)
-    summary = open_bundle(path, request["ring"], folder)
+    summary = open_bundle(path, request[RING], folder)
     render_reader(folder)
     return summary
 

@@ -44,7 +44,7 @@ see ``proxyproto.py``): every connection must start with a valid PROXY line
 within the header timeout, else it is closed without an answer. The opaque
 circuit name it yields is counted (at most ``circuit_max_connections`` open
 connections per circuit; the next one is closed at once) and set on each
-request as ``request["circuit"]``; without the feature the key is absent.
+request as ``request[CIRCUIT]``; without the feature the key is absent.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ from typing import Awaitable, Callable, cast
 
 from aiohttp import web
 
+from server.appkeys import CIRCUIT
 from server.defences.descriptors import ACCEPT_BACKLOG
 from server.defences.proxyproto import MAX_LINE, CircuitNames, parse_proxy_line
 from server.errors import ProxyLineError
@@ -340,7 +341,7 @@ def connection_middleware(guard: ListenerGuard) -> Middleware:
             return await handler(request)
         conn.request_began()
         if conn.circuit is not None:
-            request["circuit"] = conn.circuit
+            request[CIRCUIT] = conn.circuit
         try:
             return await handler(request)
         finally:

@@ -284,7 +284,7 @@ def account_rate(store: Store, per_minute: int) -> AccountRate:
 
 
 class CircuitLimit:
-    """``RateLimit`` per Tor circuit id, the opaque ``request["circuit"]``.
+    """``RateLimit`` per Tor circuit id, the opaque ``request[CIRCUIT]``.
 
     Circuit ids are kept only as keyed hashes (a key drawn at start-up), in
     memory, for at most ``max_circuits`` circuits; never stored or logged.

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from locales import N_
 
-from server.appkeys import CONTEXT
+from server.appkeys import CIRCUIT, CONTEXT, SESSION
 from server.defences.sessions import SESSION_COOKIE
 from server.errors import BadRequest, Busy, CsrfError, DiskFull, FormNotStored, PayloadTooLarge, TooManyAttempts
 from server.operations import retention
@@ -119,7 +119,7 @@ async def submit(request: web.Request) -> web.Response:
             return _form_page(request, form=form, status=400, files_lost=files_lost)
         try:
             receipt = await reporting.submit_report(ctx, form, data.files, lang_of(request), session,
-                                                    request.get("circuit"))
+                                                    request.get(CIRCUIT))
         except (DiskFull, Busy, TooManyAttempts) as refused:
             # Nothing was stored: the form again, with what was typed.
             files_lost = bool(data.files)
@@ -148,7 +148,7 @@ async def login(request: web.Request) -> web.Response:
         raise CsrfError()
     codename = fields.get("codename", "")
     try:
-        session = await reporting.login(ctx, codename, fields.get("passphrase", ""), request.get("circuit"))
+        session = await reporting.login(ctx, codename, fields.get("passphrase", ""), request.get(CIRCUIT))
     except reporting.LoginFailed:
         return render(request, "reporter/login.html", status=200, failed=True, codename=codename[:64], notice=None)
     await ctx.sessions.end(request.cookies.get(SESSION_COOKIE))
@@ -240,7 +240,7 @@ async def delete_account(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     await retention.delete_account(ctx.store, ctx.blobs, session.account_id)
     await ctx.sessions.end(session.sid)
-    request["session"] = None
+    request[SESSION] = None
     response = render(request, "reporter/deleted.html")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

@@ -16,7 +16,7 @@ from crypto.errors import FormatError
 from locales import N_
 
 from server import i18n
-from server.appkeys import CONTEXT, STAFF_SESSIONS, STAFF_THROTTLE
+from server.appkeys import CONTEXT, STAFF, STAFF_SESSIONS, STAFF_THROTTLE
 from server.defences.kdfpool import STAFF
 from server.errors import BadRequest, CsrfError, Forbidden, NotFound, PayloadTooLarge
 from server.i18n import STATUSES
@@ -58,12 +58,12 @@ async def require_member(request: web.Request, *, admin: bool = False, allow_mus
         raise redirect(request, "/staff/password")
     if admin and member.role != "admin":
         raise Forbidden()
-    request["staff"] = member
+    request[STAFF] = member
     return member
 
 
 def page(request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
-    return render(request, f"staff/{template}", status=status, staff_member=request.get("staff"),
+    return render(request, f"staff/{template}", status=status, staff_member=request.get(STAFF),
                   number=i18n.number, role_label=i18n.role_label, item_label=i18n.item_label,
                   month_label=i18n.month_label, **values)
 

@@ -1,7 +1,7 @@
 """The connection guard in front of a small aiohttp app, in this process, over real loopback sockets.
 
 What the full server's tests cannot see from outside: the exact
-``request["circuit"]`` contract that the per-circuit limits rely on, and
+``request[CIRCUIT]`` contract that the per-circuit limits rely on, and
 which connection a full listener pushes out.
 """
 
@@ -15,6 +15,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
+from server.appkeys import CIRCUIT
 from server.defences.connections import MAX_HEAD_BYTES, ListenerGuard, ListenerLimits, connection_middleware
 
 HOME = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
@@ -37,7 +38,7 @@ async def guarded(limits: ListenerLimits, release: asyncio.Event | None = None) 
     guard = ListenerGuard(limits)
 
     async def home(request: web.Request) -> web.Response:
-        return web.Response(text=f"circuit={request.get('circuit', 'absent')}")
+        return web.Response(text=f"circuit={request.get(CIRCUIT, 'absent')}")
 
     async def slow(request: web.Request) -> web.Response:
         assert release is not None

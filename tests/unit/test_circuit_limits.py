@@ -1,5 +1,5 @@
 """Per-circuit limits on the reporter's logins and reports, called as the
-views call them with ``request.get("circuit")``; a real data folder and store
+views call them with ``request.get(CIRCUIT)``; a real data folder and store
 on tmp, the cheapest KDF. Circuit ids come from the PROXY protocol when it
 is on; without one nothing here limits a request."""
 
