@@ -94,25 +94,43 @@ def start_server(tmp: Path, keyring: Keyring | None = None, *, data: Path | None
         wbs("init", "--config", str(config), cwd=tmp)
         (tmp / "org.pub.json").write_bytes(keyring.public_key_file())
         wbs("keys", "install", str(tmp / "org.pub.json"), "--config", str(config))
+    return launch(tmp, config, data, keyring, port, staff_port, prefix=prefix)
+
+
+def launch(tmp: Path, config: Path, data: Path, keyring: Keyring, port: int, staff_port: int, *,
+           prefix: Sequence[str] = (), addresses: bool = False, wait: bool = True) -> Server:
+    """``wbs serve`` of an existing ``config``, waited for until both listeners accept.
+
+    ``addresses``: name the listeners on the command line (``--reporter-addr``,
+    ``--staff-addr``), so several servers can share one ``wbs.toml``.
+    ``wait=False``: return at once (``wait_until_listening`` later), to start several together.
+    """
     log = tmp / f"server-{port}.log"
     out = open(log, "wb")
-    process = subprocess.Popen([*prefix, sys.executable, "-m", "server.operations.cli", "serve", "--config", str(config)],
+    listeners = ["--reporter-addr", f"127.0.0.1:{port}", "--staff-addr", f"127.0.0.1:{staff_port}"] if addresses else []
+    process = subprocess.Popen([*prefix, sys.executable, "-m", "server.operations.cli", "serve", "--config", str(config),
+                                *listeners],
                                stdout=out, stderr=subprocess.STDOUT, cwd=tmp,
                                env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    deadline = time.monotonic() + 30
+    server = Server(process, port, data, config, keyring, log, staff_port)
+    if wait:
+        wait_until_listening(server)
+    return server
+
+
+def wait_until_listening(server: Server, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited: {server.output()}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2), \
-                    socket.create_connection(("127.0.0.1", staff_port), timeout=0.2):
-                break
+            with socket.create_connection(("127.0.0.1", server.port), timeout=0.2), \
+                    socket.create_connection(("127.0.0.1", server.staff_port), timeout=0.2):
+                return
         except OSError:
             time.sleep(0.05)
-    else:
-        process.kill()
-        raise RuntimeError("server did not start")
-    return Server(process, port, data, config, keyring, log, staff_port)
+    server.process.kill()
+    raise RuntimeError("server did not start")
 
 
 @pytest.fixture
