@@ -211,6 +211,7 @@ class Server:
     process: subprocess.Popen | None = None
     prefix: tuple[str, ...] = ()  # a command to run ``wbs serve`` under, e.g. ("prlimit", "--nofile=1024:1024")
     vhost: str | None = None  # the Host name start() asks for (a tenant's); None: 127.0.0.1:PORT
+    listeners_in_command: bool = False  # a further node on the same wbs.toml: its listeners on the command line
     _log: Any = None
 
     @property
@@ -220,6 +221,10 @@ class Server:
     @property
     def config(self) -> Path:
         return self.home / "wbs.toml"
+
+    @property
+    def log(self) -> Path:
+        return self.home / (f"server-{self.port}.log" if self.listeners_in_command else "server.log")
 
     @property
     def pid(self) -> int:
@@ -240,6 +245,12 @@ class Server:
         wbs("keys", "install", str(home / "org.pub.json"), "--config", str(server.config), cwd=home, code=code)
         return server
 
+    def another_node(self) -> "Server":
+        """One more ``wbs serve`` of this wbs.toml and data folder, on loopback ports of its own
+        (named with ``--reporter-addr`` and ``--staff-addr``): a second node of one deployment."""
+        return Server(self.home, self.settings, self.code, free_port(), free_port(), prefix=self.prefix,
+                      vhost=self.vhost, listeners_in_command=True)
+
     def write_config(self) -> None:
         lines = [f"data_dir = {_toml_value(str(self.data))}",
                  f'reporter_addr = "127.0.0.1:{self.port}"', f'staff_addr = "127.0.0.1:{self.staff_port}"']
@@ -250,14 +261,17 @@ class Server:
         """Start ``wbs serve``; returns the seconds until both ports accept and ``GET /`` answers 200."""
         if self.process is not None:
             raise RuntimeError("already running")
-        self._log = open(self.home / "server.log", "ab")
+        self._log = open(self.log, "ab")
+        listeners = (["--reporter-addr", f"127.0.0.1:{self.port}", "--staff-addr", f"127.0.0.1:{self.staff_port}"]
+                     if self.listeners_in_command else [])
         started = time.perf_counter()
-        self.process = subprocess.Popen([*self.prefix, *wbs_command("serve", "--config", str(self.config))], cwd=self.home,
-                                        stdout=self._log, stderr=subprocess.STDOUT, env=code_env(self.code))
+        self.process = subprocess.Popen([*self.prefix, *wbs_command("serve", "--config", str(self.config), *listeners)],
+                                        cwd=self.home, stdout=self._log, stderr=subprocess.STDOUT,
+                                        env=code_env(self.code))
         deadline = started + timeout
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"wbs serve exited: {(self.home / 'server.log').read_text()[-2000:]}")
+                raise RuntimeError(f"wbs serve exited: {self.log.read_text()[-2000:]}")
             if port_open(self.port) and port_open(self.staff_port):
                 try:
                     if Client(self.port, timeout=5, vhost=self.vhost).get("/").status == 200:

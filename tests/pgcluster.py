@@ -60,8 +60,10 @@ def server_bindir() -> Path | None:
 class PgCluster:
     """One PostgreSQL server in a temporary folder; ``start`` then ``stop``."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
+        """``durable``: fsync and synchronous commits on, as a real deployment runs (for benchmarks)."""
         self.bindir = bindir
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="wbs-pg-"))
         self.data = self.root / "data"
         self.socket_dir = self.root
@@ -103,7 +105,8 @@ class PgCluster:
                 [*self._as_user, str(self.bindir / "postgres"), "-D", str(self.data),
                  "-k", str(self.socket_dir), "-p", str(self.port),
                  "-c", "listen_addresses=", "-c", "unix_socket_permissions=0700",
-                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                 *([] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off",
+                                            "-c", "full_page_writes=off"]),
                  "-c", "max_connections=50", "-c", "shared_buffers=16MB"],
                 cwd=self.root, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
             )
