@@ -68,6 +68,7 @@ BENCHMARKS = (
     Benchmark("desk", "desk_import_bench.py", 400, 180, prints_targets=True),
     Benchmark("connections", "connections_bench.py", 240, 180),
     Benchmark("tenants", "tenants_bench.py", 240, 120),
+    Benchmark("nodes", "nodes_bench.py", 420, 180),
 )
 
 

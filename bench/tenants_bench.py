@@ -110,14 +110,15 @@ def tenant_tables(count: int) -> str:
                    for i in range(count))
 
 
-def tenant_server(home: Path, count: int) -> Server:
-    """``wbs init`` of ``count`` tenants, each with an organisation key of its own."""
+def tenant_server(home: Path, count: int, **settings: object) -> Server:
+    """``wbs init`` of ``count`` tenants, each with an organisation key of its own; ``settings``: more of wbs.toml."""
     from crypto.keyring import new_keyring
     from server.storage.datafolder import DataFolder
     from server.tenants import tenant_folder
 
     home.mkdir(parents=True)
-    server = Server(home, {"min_free_bytes": 0, **SETTINGS}, port=free_port(), staff_port=free_port(), vhost=host(0))
+    server = Server(home, {"min_free_bytes": 0, **SETTINGS, **settings}, port=free_port(), staff_port=free_port(),
+                    vhost=host(0))
     server.write_config()
     with open(server.config, "a") as out:
         out.write(tenant_tables(count))

@@ -60,10 +60,11 @@ def server_bindir() -> Path | None:
 class PgCluster:
     """One PostgreSQL server in a temporary folder; ``start`` then ``stop``."""
 
-    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False, max_connections: int = 50) -> None:
         """``durable``: fsync and synchronous commits on, as a real deployment runs (for benchmarks)."""
         self.bindir = bindir
         self.durable = durable
+        self.max_connections = max_connections
         self.root = Path(tempfile.mkdtemp(prefix="wbs-pg-"))
         self.data = self.root / "data"
         self.socket_dir = self.root
@@ -107,7 +108,7 @@ class PgCluster:
                  "-c", "listen_addresses=", "-c", "unix_socket_permissions=0700",
                  *([] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off",
                                             "-c", "full_page_writes=off"]),
-                 "-c", "max_connections=50", "-c", "shared_buffers=16MB"],
+                 "-c", f"max_connections={self.max_connections}", "-c", "shared_buffers=16MB"],
                 cwd=self.root, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         finally:
