@@ -54,6 +54,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -149,18 +150,30 @@ class Deployment:
     pg_cpu_per_report: list[float] = field(default_factory=list)
     node_cpu_per_mb: list[float] = field(default_factory=list)
     pg_cpu_per_mb: list[float] = field(default_factory=list)
+    client_cpu_per_report: list[float] = field(default_factory=list)
+    busy_reports: list[float] = field(default_factory=list)  # CPUs of the machine busy during the load
+    busy_uploads: list[float] = field(default_factory=list)
+    other: list[float] = field(default_factory=list)  # CPUs used by other processes, every load
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (all but idle and iowait, /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / CLOCK_TICKS
 
 
 class CpuMeter:
-    """CPU seconds of the nodes and of PostgreSQL while a block runs."""
+    """CPU seconds of the nodes, of PostgreSQL and of the whole machine while a block runs."""
 
     def __init__(self, nodes: Sequence[Server], postmaster: int | None) -> None:
         self.pids = [n.pid for n in nodes]
         self.postmaster = postmaster
 
-    def _now(self) -> tuple[float, float]:
+    def _now(self) -> tuple[float, float, float, float, float]:
+        own = sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage,
+                                                        (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
         return (sum(cpu_seconds(p) for p in self.pids),
-                postgres_cpu(self.postmaster) if self.postmaster else 0.0)
+                postgres_cpu(self.postmaster) if self.postmaster else 0.0, machine_busy(), time.perf_counter(), own)
 
     def __enter__(self) -> "CpuMeter":
         self.start = self._now()
@@ -168,7 +181,11 @@ class CpuMeter:
 
     def __exit__(self, *exc: object) -> None:
         end = self._now()
-        self.nodes, self.postgres = end[0] - self.start[0], end[1] - self.start[1]
+        self.nodes, self.postgres, self.client = end[0] - self.start[0], end[1] - self.start[1], end[4] - self.start[4]
+        wall = end[3] - self.start[3]
+        self.busy = (end[2] - self.start[2]) / wall  # CPUs busy on average
+        # what neither the nodes, PostgreSQL nor this load's client (and its curl) used: other work on the machine
+        self.other = max(0.0, self.busy - (self.nodes + self.postgres + self.client) / wall)
 
 
 def reports_load(deployment: Deployment, count: int) -> None:
@@ -210,6 +227,9 @@ def reports_load(deployment: Deployment, count: int) -> None:
     deployment.rates.append(count / seconds)
     deployment.node_cpu_per_report.append(cpu.nodes / count * 1000)
     deployment.pg_cpu_per_report.append(cpu.postgres / count * 1000)
+    deployment.client_cpu_per_report.append(cpu.client / count * 1000)
+    deployment.busy_reports.append(cpu.busy)
+    deployment.other.append(cpu.other)
 
 
 def upload_load(deployment: Deployment, src: Path) -> None:
@@ -246,6 +266,8 @@ def upload_load(deployment: Deployment, src: Path) -> None:
     deployment.mbps.append(megabytes / seconds)
     deployment.node_cpu_per_mb.append(cpu.nodes / megabytes * 1000)
     deployment.pg_cpu_per_mb.append(cpu.postgres / megabytes * 1000)
+    deployment.busy_uploads.append(cpu.busy)
+    deployment.other.append(cpu.other)
 
 
 def sqlite_count(server: Server) -> Callable[[], int]:
@@ -355,15 +377,23 @@ def report(made: list[Deployment], counted: dict[str, int], reports: int, size: 
           f" {reports} reports of 16 KiB, {WORKERS} visitors at a time; {UPLOADS} uploads of {format_size(size)}"
           f" at once; {rounds} round(s) (median); loads spread round-robin over the nodes")
     print()
-    head = (f"{'deployment':>14} | {'reports/s':>9} {'node ms':>7} {'pg ms':>6} | {'upload MB/s':>11}"
-            f" {'node ms/MB':>10} {'pg ms/MB':>8} | {'stored':>6} {'answers':>7}")
+    head = (f"{'deployment':>14} | {'reports/s':>9} {'node ms':>7} {'pg ms':>6} {'load ms':>7} {'busy':>4} |"
+            f" {'upload MB/s':>11}"
+            f" {'node ms/MB':>10} {'pg ms/MB':>8} {'busy':>4} | {'stored':>6} {'answers':>7}")
     print(head)
     print("-" * len(head))
     for d in made:
         print(f"{d.name:>14} | {median(d.rates):9.1f} {median(d.node_cpu_per_report):7.1f}"
-              f" {median(d.pg_cpu_per_report):6.1f} | {median(d.mbps):11.1f} {median(d.node_cpu_per_mb):10.2f}"
-              f" {median(d.pg_cpu_per_mb):8.2f} | {counted[d.name]:6d} {d.stored:7d}")
-    print("  node ms / pg ms: CPU milliseconds per report (per MB uploaded) in the wbs processes / in PostgreSQL")
+              f" {median(d.pg_cpu_per_report):6.1f} {median(d.client_cpu_per_report):7.1f}"
+              f" {median(d.busy_reports):4.2f} | {median(d.mbps):11.1f}"
+              f" {median(d.node_cpu_per_mb):10.2f} {median(d.pg_cpu_per_mb):8.2f} {median(d.busy_uploads):4.2f}"
+              f" | {counted[d.name]:6d} {d.stored:7d}")
+    print("  node ms / pg ms / load ms: CPU milliseconds per report (per MB uploaded) in the wbs processes / in"
+          " PostgreSQL / in this benchmark's own visitors;"
+          f" busy: CPUs of the machine's {os.cpu_count()} busy during the load (the load's own client included)")
+    others = [o for d in made for o in d.other]
+    print(f"  CPU used by other processes during the loads: {min(others):.2f}-{max(others):.2f} of a CPU"
+          " (anything above ~0.05 skews every figure)")
     print("  every round, reports/s: " + "; ".join(f"{d.name} " + ", ".join(f"{r:.1f}" for r in d.rates) for d in made))
     print("  every round, upload MB/s: " + "; ".join(f"{d.name} " + ", ".join(f"{r:.1f}" for r in d.mbps)
                                                    for d in made))
@@ -395,7 +425,9 @@ def report(made: list[Deployment], counted: dict[str, int], reports: int, size: 
     print("TARGETS: every answer 200 and every report stored, on all three: " + verdict(met))
     emit(rows, connections=held, rates={d.name: d.rates for d in made}, mbps={d.name: d.mbps for d in made},
          cpu={d.name: {"node_ms_per_report": d.node_cpu_per_report, "pg_ms_per_report": d.pg_cpu_per_report,
-                       "node_ms_per_mb": d.node_cpu_per_mb, "pg_ms_per_mb": d.pg_cpu_per_mb} for d in made})
+                       "load_ms_per_report": d.client_cpu_per_report,
+                       "node_ms_per_mb": d.node_cpu_per_mb, "pg_ms_per_mb": d.pg_cpu_per_mb,
+                       "busy_reports": d.busy_reports, "busy_uploads": d.busy_uploads} for d in made})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
