@@ -136,6 +136,27 @@ def postgres_cpu(postmaster: int) -> float:
     return total
 
 
+def backend_private_kib(postmaster: int, database: str) -> list[int]:
+    """Private memory (smaps_rollup's Private_Clean + Private_Dirty) of each backend connected to ``database``."""
+    sizes = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) != postmaster:
+                continue
+            if f" {database} ".encode() not in (entry / "cmdline").read_bytes().replace(b"\0", b" ") + b" ":
+                continue
+            private = 0
+            for line in (entry / "smaps_rollup").read_text().splitlines():
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    private += int(line.split()[1])
+            sizes.append(private)
+        except (OSError, ValueError, IndexError):
+            continue
+    return sizes
+
+
 @dataclass
 class Deployment:
     name: str
@@ -322,6 +343,8 @@ def tenant_connections(work: Path, cluster: Any, tenants: int) -> dict[str, int]
                 if submit_report(node.client(vhost=host(i))).status != 200:
                     raise RuntimeError(f"a report to tenant {i} answered otherwise than 200")
         held["2 nodes, each tenant used on each"] = asyncio.run(_connections(cluster, database))
+        private = backend_private_kib(cluster.pid, database)
+        held["private KiB per backend, median"] = int(median(private)) if private else 0
     finally:
         first.stop()
         second.stop()
@@ -401,8 +424,10 @@ def report(made: list[Deployment], counted: dict[str, int], reports: int, size: 
     lost = {d.name: (counted[d.name], d.stored) for d in made if counted[d.name] != d.stored}
     print(f"  answers other than 200: {len(problems)}{' (' + ', '.join(problems[:5]) + ')' if problems else ''};"
           f" deployments whose database does not hold exactly the reports answered 200: {lost or 'none'}")
+    memory = held.pop("private KiB per backend, median")
     print(f"  PostgreSQL connections of {TENANTS} tenants in one database (a schema each): "
-          + "; ".join(f"{when} {count} ({count / TENANTS:.1f} per tenant)" for when, count in held.items()))
+          + "; ".join(f"{when} {count} ({count / TENANTS:.1f} per tenant)" for when, count in held.items())
+          + f"; private memory of each backend process: {memory / KiB:.1f} MiB (median)")
     print()
 
     rate = {d.name: median(d.rates) for d in made}
@@ -419,11 +444,12 @@ def report(made: list[Deployment], counted: dict[str, int], reports: int, size: 
     for when, count in held.items():
         rows.append(summary_row("nodes", f"PostgreSQL connections, {TENANTS} tenants, {when}", str(count),
                                 reference=f"{count / TENANTS:.1f} per tenant"))
+    rows.append(summary_row("nodes", "private memory per PostgreSQL backend, MiB", f"{memory / KiB:.1f}"))
     met = not problems and not lost
     rows.append(summary_row("nodes", "every answer 200, every report stored", f"{sum(counted.values())} reports",
                             target="all stored, none lost, no 5xx", met=met))
     print("TARGETS: every answer 200 and every report stored, on all three: " + verdict(met))
-    emit(rows, connections=held, rates={d.name: d.rates for d in made}, mbps={d.name: d.mbps for d in made},
+    emit(rows, connections=held, backend_private_kib=memory, rates={d.name: d.rates for d in made}, mbps={d.name: d.mbps for d in made},
          cpu={d.name: {"node_ms_per_report": d.node_cpu_per_report, "pg_ms_per_report": d.pg_cpu_per_report,
                        "load_ms_per_report": d.client_cpu_per_report,
                        "node_ms_per_mb": d.node_cpu_per_mb, "pg_ms_per_mb": d.pg_cpu_per_mb,
