@@ -163,6 +163,7 @@ class Deployment:
     nodes: list[Server]
     count: Callable[[], int]  # reports stored
     postmaster: int | None = None  # PostgreSQL's, for its CPU time
+    start: float = 0.0  # seconds until the first node answered
     stored: int = 0  # 200 answers with a report
     problems: list[str] = field(default_factory=list)
     rates: list[float] = field(default_factory=list)
@@ -334,7 +335,7 @@ def tenant_connections(work: Path, cluster: Any, tenants: int) -> dict[str, int]
     second = first.another_node()
     held = {}
     try:
-        first.start()
+        held["start ms"] = int(first.start() * 1000)
         held["1 node, started"] = asyncio.run(_connections(cluster, database))
         second.start()
         held["2 nodes, started"] = asyncio.run(_connections(cluster, database))
@@ -372,7 +373,8 @@ def run(reports: int, size: int, rounds: int) -> None:
         made = deployments(work, cluster)
         try:
             for deployment in made:
-                for node in deployment.nodes:
+                deployment.start = deployment.nodes[0].start()
+                for node in deployment.nodes[1:]:
                     node.start()
             for n in range(rounds):
                 order = made[n % len(made):] + made[:n % len(made)]
@@ -425,6 +427,10 @@ def report(made: list[Deployment], counted: dict[str, int], reports: int, size: 
     print(f"  answers other than 200: {len(problems)}{' (' + ', '.join(problems[:5]) + ')' if problems else ''};"
           f" deployments whose database does not hold exactly the reports answered 200: {lost or 'none'}")
     memory = held.pop("private KiB per backend, median")
+    tenants_start = held.pop("start ms") / 1000
+    per_tenant = (tenants_start - pg1.start) / TENANTS * 1000
+    print(f"  start of one node: SQLite {sqlite.start:.2f} s, PostgreSQL {pg1.start:.2f} s, PostgreSQL with {TENANTS}"
+          f" tenants {tenants_start:.2f} s ({per_tenant:.0f} ms more per tenant)")
     print(f"  PostgreSQL connections of {TENANTS} tenants in one database (a schema each): "
           + "; ".join(f"{when} {count} ({count / TENANTS:.1f} per tenant)" for when, count in held.items())
           + f"; private memory of each backend process: {memory / KiB:.1f} MiB (median)")
@@ -445,6 +451,8 @@ def report(made: list[Deployment], counted: dict[str, int], reports: int, size: 
         rows.append(summary_row("nodes", f"PostgreSQL connections, {TENANTS} tenants, {when}", str(count),
                                 reference=f"{count / TENANTS:.1f} per tenant"))
     rows.append(summary_row("nodes", "private memory per PostgreSQL backend, MiB", f"{memory / KiB:.1f}"))
+    rows.append(summary_row("nodes", f"start, PostgreSQL, {TENANTS} tenants, s", f"{tenants_start:.2f}",
+                            reference=f"no tenants {pg1.start:.2f}", ratio=tenants_start / pg1.start))
     met = not problems and not lost
     rows.append(summary_row("nodes", "every answer 200, every report stored", f"{sum(counted.values())} reports",
                             target="all stored, none lost, no 5xx", met=met))
