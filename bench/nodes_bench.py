@@ -36,14 +36,22 @@ Loads, each spread round-robin over the deployment's nodes:
 Each round runs every load on every deployment in turn (the order rotating
 from round to round, so a machine getting busier hurts none more), ROUNDS
 rounds, each figure the median. Alongside each load, the CPU time used by the
-nodes and by PostgreSQL (the postmaster and its backends, from
-``/proc/PID/stat``), per report or per MB: where the next limit is. After
+nodes, by PostgreSQL (the postmaster and its backends, from
+``/proc/PID/stat``) and by this process's visitors, per report or per MB,
+and how many of the machine's CPUs were busy: where the next limit is. After
 the last round the nodes stop and each database is counted: every 200 answer
 must be a report stored.
 
+Last, PostgreSQL with TENANTS ``[[tenants]]`` in one database (a schema
+each, from the top-level ``database_url``), served by two nodes: the
+connections they hold (``pg_stat_activity``) after each starts and after one
+report to every tenant through each, the private memory of each backend
+process (``smaps_rollup``), and the first node's start against the one-node
+PostgreSQL deployment's: what docs/performance.md multiplies by 500 tenants.
+
 Ratios, same run: PostgreSQL 1 node / SQLite (the cost of the network
 database on one machine), PostgreSQL 2 nodes / PostgreSQL 1 node (what a
-second process adds on the same machine), 2 nodes / SQLite. Held to no
+second process adds on the same machine). Held to no
 target (on 2 CPUs, a second node adds a process, not a CPU; the figures say
 where the time goes); the one target is that every report is stored and
 every answer is 200.
