@@ -344,14 +344,14 @@ def tenant_connections(work: Path, cluster: Any, tenants: int) -> dict[str, int]
     held = {}
     try:
         held["start ms"] = int(first.start() * 1000)
-        held["1 node, started"] = asyncio.run(_connections(cluster, database))
+        held["1 node"] = asyncio.run(_connections(cluster, database))
         second.start()
-        held["2 nodes, started"] = asyncio.run(_connections(cluster, database))
+        held["2 nodes"] = asyncio.run(_connections(cluster, database))
         for node in (first, second):
             for i in range(tenants):
                 if submit_report(node.client(vhost=host(i))).status != 200:
                     raise RuntimeError(f"a report to tenant {i} answered otherwise than 200")
-        held["2 nodes, each tenant used on each"] = asyncio.run(_connections(cluster, database))
+        held["2 nodes, all used"] = asyncio.run(_connections(cluster, database))
         private = backend_private_kib(cluster.pid, database)
         held["private KiB per backend, median"] = int(median(private)) if private else 0
     finally:
@@ -439,7 +439,8 @@ def report(made: list[Deployment], counted: dict[str, int], reports: int, size: 
     per_tenant = (tenants_start - pg1.start) / TENANTS * 1000
     print(f"  start of one node: SQLite {sqlite.start:.2f} s, PostgreSQL {pg1.start:.2f} s, PostgreSQL with {TENANTS}"
           f" tenants {tenants_start:.2f} s ({per_tenant:.0f} ms more per tenant)")
-    print(f"  PostgreSQL connections of {TENANTS} tenants in one database (a schema each): "
+    print(f"  PostgreSQL connections of {TENANTS} tenants in one database (a schema each), once the nodes started"
+          " and after one report to every tenant through each node (all used): "
           + "; ".join(f"{when} {count} ({count / TENANTS:.1f} per tenant)" for when, count in held.items())
           + f"; private memory of each backend process: {memory / KiB:.1f} MiB (median)")
     print()
@@ -456,9 +457,9 @@ def report(made: list[Deployment], counted: dict[str, int], reports: int, size: 
                                 reference=f"pg 1 node {figure[pg1.name]:.1f}",
                                 ratio=figure[pg2.name] / figure[pg1.name]))
     for when, count in held.items():
-        rows.append(summary_row("nodes", f"PostgreSQL connections, {TENANTS} tenants, {when}", str(count),
+        rows.append(summary_row("nodes", f"pg connections, {TENANTS} tenants, {when}", str(count),
                                 reference=f"{count / TENANTS:.1f} per tenant"))
-    rows.append(summary_row("nodes", "private memory per PostgreSQL backend, MiB", f"{memory / KiB:.1f}"))
+    rows.append(summary_row("nodes", "pg backend, private memory, MiB", f"{memory / KiB:.1f}"))
     rows.append(summary_row("nodes", f"start, PostgreSQL, {TENANTS} tenants, s", f"{tenants_start:.2f}",
                             reference=f"no tenants {pg1.start:.2f}", ratio=tenants_start / pg1.start))
     met = not problems and not lost
