@@ -18,12 +18,13 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import Server, free_port, launch, wbs, write_config
+from conftest import Server, free_port, launch, wait_until_listening, wbs, write_config
 from crypto.envelope import open_stream
 from crypto.export_bundle import ExportBundle
 from crypto.items import open_json
@@ -139,7 +140,8 @@ def test_a_report_made_through_one_node_is_read_and_answered_through_the_other(s
 
     key, passfile, _ = write_cheap_keyring(tmp_path / "keyholder", shared.keyring)
     cases = tmp_path / "kasus"
-    opened = keytools("open", tmp_path / "export.zip", "--keyring", key, "--cases", cases, "--passphrase-file", passfile)
+    opened = keytools("open", tmp_path / "export.zip", "--keyring", key, "--cases", cases,
+                      "--passphrase-file", passfile)
     assert opened.returncode == 0, opened.stderr
     (tmp_path / "balasan.txt").write_text("Terima kasih, laporan Anda kami verifikasi.\n")
     made = keytools("reply", "--keyring", key, "--cases", cases, "--passphrase-file", passfile, "--report", code,
@@ -271,3 +273,42 @@ def test_a_node_killed_during_an_upload_leaves_the_other_serving_everything_comm
         assert staff_list(admin) == set(sent)
     finally:
         again.stop()
+
+
+def test_the_daily_purge_runs_once_for_the_deployment(tmp_path, pg_cluster, pg_database):
+    """Two nodes start together on cases past their retention: each case is purged by one of them, once."""
+    shared = deployment(tmp_path, pg_cluster, pg_database, retention_days=30)
+    node = shared.node()
+    try:
+        # Many cases, so that the purge lasts long enough for two nodes starting together to overlap.
+        reporter = node.client()
+        codename, passphrase, _ = reporter_of(submit(reporter))
+        assert login(reporter, codename, passphrase).status == 303
+        for _ in range(150):
+            assert submit(reporter, path="/mailbox/submit", files=[FileField("a.txt", b"a" * 2000)]).status == 200
+    finally:
+        node.stop()
+    codes = {r[0] for r in shared.rows("SELECT code FROM reports")}
+    closed = (date.today() - timedelta(days=500)).isoformat()  # past 30 days, on either side of midnight
+    shared.rows(f"UPDATE reports SET status = 'rejected', updated_day = '{closed}' RETURNING code")
+    items = len(shared.blob_files())
+
+    both = [shared.node(wait=False), shared.node(wait=False)]
+    try:
+        for one in both:
+            wait_until_listening(one)
+        deadline = time.monotonic() + 60  # the rows go first, each case's blobs after its transaction
+        while time.monotonic() < deadline and (shared.rows("SELECT COUNT(*) FROM items")[0][0]
+                                               or shared.blob_files()):
+            time.sleep(0.1)
+        assert shared.rows("SELECT COUNT(*) FROM items") == [(0,)] and shared.blob_files() == {}
+    finally:
+        for one in both:
+            one.stop()
+    purges = shared.rows("SELECT report_code, detail FROM audit WHERE action = 'purge' ORDER BY report_code")
+    assert [code for code, _ in purges] == sorted(codes)
+    assert sum(int(detail.split()[0]) for _, detail in purges) == items
+    said = [one.output().count("retention: purged the items of") for one in both]
+    assert sorted(said) == [0, 1]
+    for one in both:
+        assert "retention purge failed" not in one.output() and "internal error" not in one.output(), one.output()
