@@ -466,7 +466,8 @@ def report(made: list[Deployment], counted: dict[str, int], reports: int, size: 
     rows.append(summary_row("nodes", "every answer 200, every report stored", f"{sum(counted.values())} reports",
                             target="all stored, none lost, no 5xx", met=met))
     print("TARGETS: every answer 200 and every report stored, on all three: " + verdict(met))
-    emit(rows, connections=held, backend_private_kib=memory, rates={d.name: d.rates for d in made}, mbps={d.name: d.mbps for d in made},
+    emit(rows, connections=held, backend_private_kib=memory, rates={d.name: d.rates for d in made},
+         mbps={d.name: d.mbps for d in made},
          cpu={d.name: {"node_ms_per_report": d.node_cpu_per_report, "pg_ms_per_report": d.pg_cpu_per_report,
                        "load_ms_per_report": d.client_cpu_per_report,
                        "node_ms_per_mb": d.node_cpu_per_mb, "pg_ms_per_mb": d.pg_cpu_per_mb,
