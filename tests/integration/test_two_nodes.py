@@ -4,10 +4,8 @@ names its own ports on the command line), the same data folder (its
 blob folder. Whatever a visitor does through one node, the other sees: a
 report, a login, a reply, a status, a TOTP code already used; a node killed
 in the middle of an upload leaves the other serving everything committed
-and nothing half-stored, and a node starting leaves the other's upload
-alone; reports made through both at once are all stored; the daily purge
-runs once for the deployment. (Sessions and login throttles across nodes:
-``test_sessions_across_nodes.py``.)"""
+and nothing half-stored; the daily purge runs once for the deployment.
+(Sessions and login throttles across nodes: ``test_sessions_across_nodes.py``.)"""
 
 from __future__ import annotations
 
