@@ -4,7 +4,9 @@ names its own ports on the command line), the same data folder (its
 blob folder. Whatever a visitor does through one node, the other sees: a
 report, a login, a reply, a status, a TOTP code already used; a node killed
 in the middle of an upload leaves the other serving everything committed
-and nothing half-stored; the daily purge runs once for the deployment.
+and nothing half-stored, and a node starting leaves the other's upload alone;
+reports made through both at once are all stored; the daily purge runs once
+for the deployment.
 (Sessions and login throttles across nodes: ``test_sessions_across_nodes.py``.)"""
 
 from __future__ import annotations
@@ -273,6 +275,59 @@ def test_a_node_killed_during_an_upload_leaves_the_other_serving_everything_comm
         again.stop()
 
 
+def held_blocks(first: int, rest: int, release: threading.Event, size: int = 64 * 1024):
+    """``first`` bytes, then a pause until ``release`` is set, then ``rest`` more: an upload held mid-stream."""
+    block = hashlib.sha256(b"held").digest() * (size // 32)
+    for n in range((first + rest) // size):
+        if n * size == first:
+            assert release.wait(120), "never released"
+        yield block
+
+
+def test_a_node_starting_leaves_the_other_nodes_upload_alone(shared, nodes):
+    """A node's start-up sweep of the shared blob folder must not take a file another node is writing."""
+    first, _ = nodes
+    release = threading.Event()
+    client = first.client()
+    page = client.get("/submit")
+    outcome: dict[str, object] = {}
+
+    def upload() -> None:
+        try:
+            outcome["response"] = client.post_multipart("/submit", [
+                ("csrf_token", page.csrf), *REPORT.items(),
+                ("attachments", FileField("rekaman.mp4", held_blocks(8 * 1024 * 1024, 8 * 1024 * 1024, release))),
+                ("confirm", "1")])
+        except Exception as exc:  # noqa: BLE001 - reported below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    third: Server | None = None
+    try:
+        deadline = time.monotonic() + 60
+        while not list((shared.blobs / "tmp").glob("*.part")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert list((shared.blobs / "tmp").glob("*.part")), first.output()[-400:]
+        third = shared.node()
+    finally:
+        release.set()
+        thread.join(timeout=120)
+    try:
+        assert third is not None and "response" in outcome, outcome
+        codename, passphrase, code = reporter_of(outcome["response"])
+        assert {r[0] for r in shared.rows("SELECT code FROM reports")} == {code}
+        kinds = shared.rows(f"SELECT kind, size FROM items WHERE report_code = '{code}' ORDER BY kind")
+        assert [k for k, _ in kinds] == ["attachment", "report"] and kinds[0][1] >= 16 * 1024 * 1024
+        assert set(shared.blob_files()) == {r[0] for r in shared.rows("SELECT item_id FROM items")}
+        reader = third.client()
+        assert login(reader, codename, passphrase).status == 303
+        assert "rekaman.mp4" in page_text(reader.get(f"/mailbox/reports/{code}").text)
+    finally:
+        if third is not None:
+            third.stop()
+
+
 def test_the_daily_purge_runs_once_for_the_deployment(tmp_path, pg_cluster, pg_database):
     """Two nodes start together on cases past their retention: each case is purged by one of them, once."""
     shared = deployment(tmp_path, pg_cluster, pg_database, retention_days=30)
@@ -310,3 +365,26 @@ def test_the_daily_purge_runs_once_for_the_deployment(tmp_path, pg_cluster, pg_d
     assert sorted(said) == [0, 1]
     for one in both:
         assert "retention purge failed" not in one.output() and "internal error" not in one.output(), one.output()
+
+
+def test_reports_made_at_once_through_both_nodes_are_all_stored(shared, nodes):
+    """Two nodes writing the same database at the same moment: every report answered 200 and stored."""
+    answers: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def visitor(n: int) -> None:
+        for k in range(20):
+            node = nodes[(n + k) % 2]
+            done = submit(node.client(), extra={"what": f"Laporan serentak {n}-{k}"},
+                          files=[FileField("bukti.txt", b"bukti " * 2000)])
+            with lock:
+                answers[done.element_text("report-code") if done.status == 200 else f"{n}-{k}"] = done.status
+
+    threads = [threading.Thread(target=visitor, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert sorted(set(answers.values())) == [200], answers
+    assert {r[0] for r in shared.rows("SELECT code FROM reports")} == set(answers)
+    assert len(shared.blob_files()) == 2 * len(answers)
