@@ -15,6 +15,7 @@ from server.storage.store import Retention, Store
 
 log = logging.getLogger("wbs")
 DAY_SECONDS = 24 * 60 * 60
+RETRY_SECONDS = 60 * 60  # after a failed purge (the database unreachable, out of connections...)
 PURGE_LOCK = "retention-purge"  # Store.exclusive: one node of a deployment purges at a time
 
 
@@ -51,11 +52,14 @@ def _remove(blobs: BlobStore, ids: list[str]) -> None:
         blobs.remove(item_id)
 
 
-async def daily_purge(store: Store, blobs: BlobStore, retention_days: int) -> None:
+async def daily_purge(store: Store, blobs: BlobStore, retention_days: int, *,
+                      retry_seconds: float = RETRY_SECONDS) -> None:
     """The server's own daily task: purge at start-up, then once a day. Every node of a deployment
     runs it; while one purges, the others skip that day's round (what it purges is then gone,
-    and a later round the same day finds nothing more to do)."""
+    and a later round the same day finds nothing more to do). A round that fails is tried
+    again after ``retry_seconds``, not a day later."""
     while True:
+        wait: float = DAY_SECONDS
         try:
             count = await purge_expired(store, blobs, retention_days)
             if count:
@@ -64,4 +68,5 @@ async def daily_purge(store: Store, blobs: BlobStore, retention_days: int) -> No
             pass
         except Exception as exc:  # keep serving; say what failed, never what it held
             log.error("retention purge failed: %s", type(exc).__name__)
-        await asyncio.sleep(DAY_SECONDS)
+            wait = retry_seconds
+        await asyncio.sleep(wait)

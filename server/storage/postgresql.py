@@ -31,6 +31,9 @@ MIGRATIONS = "server.storage.migrations.postgresql"
 # pg_advisory_xact_lock's key while migrating: nodes starting together migrate once.
 MIGRATION_LOCK = 0x5742_5300_0000_0001
 POOL_SIZE = 4
+# A pool keeps no connection at rest: each tenant's store has a pool of its own, and hundreds of
+# tenants' idle connections would use up the server's max_connections (docs/performance.md).
+POOL_IDLE_SECONDS = 60.0
 # PostgreSQL-only tables beside the migrated ones: the version applied, and the instance secret's check value
 BOOKKEEPING_TABLES = ("schema_version", "instance_check")
 # How long a table's rewrite in key order waits for the transactions using it before it skips a round.
@@ -165,9 +168,16 @@ class PostgresEngine:
         if schema:
             settings = dict(connect.pop("server_settings", None) or {})  # type: ignore[call-overload]
             connect["server_settings"] = {**settings, "search_path": quoted_schema(schema)}
+        pool = None
         try:
-            return cls(await asyncpg.create_pool(dsn, min_size=1, max_size=size, **connect))
+            pool = await asyncpg.create_pool(dsn, min_size=0, max_size=size,
+                                             max_inactive_connection_lifetime=POOL_IDLE_SECONDS, **connect)
+            async with pool.acquire():  # a pool of no connections at rest connects only now: fail here, clearly
+                pass
+            return cls(pool)
         except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            if pool is not None:
+                await pool.close()
             raise StoreError(f"cannot connect to PostgreSQL: {_one_line(exc)}") from None
 
     @classmethod

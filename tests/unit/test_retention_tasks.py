@@ -128,6 +128,19 @@ def test_a_failed_purge_is_logged_by_its_kind_and_the_task_lives_on(tmp_path, ca
     assert record.getMessage() == "retention purge failed: ValueError"
 
 
+def test_a_failed_purge_is_tried_again_within_the_hour_not_the_next_day(tmp_path, caplog):
+    async def run() -> None:
+        store = await Store.open(tmp_path / "wbs.sqlite3")
+        await store.close()  # every query now fails
+        task = asyncio.create_task(daily_purge(store, blob_store(tmp_path), 30, retry_seconds=0.05))
+        await asyncio.sleep(0.3)
+        task.cancel()
+
+    with caplog.at_level(logging.INFO, logger="wbs"):
+        asyncio.run(run())
+    assert len(caplog.records) >= 3  # tried again, and again, while it fails
+
+
 def test_a_one_day_period_purges_a_case_closed_yesterday(open_store, tmp_path):
     blobs = blob_store(tmp_path)
 
