@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from crypto.encoding import new_item_id
+import storefill
 from server.config import load_config, zone_of
 from server.errors import JobRunning
 from server.operations.alerts import DIGEST_LOCK, DigestSchedule, send_digest
 from server.operations.retention import PURGE_LOCK, purge_expired
 from server.storage.blobstore import BlobStore
-from server.storage.store import Account, NewItem, Retention, Store
+from server.storage.store import Account, Retention, Store
 from test_alerts import alerts_table, smtp_server
 
 CASES = ("WBS-AAAAA-00001", "WBS-AAAAA-00002", "WBS-AAAAA-00003")
@@ -45,16 +45,7 @@ def an_account() -> Account:
 
 
 async def new_report(store: Store, blobs: BlobStore, account: Account, code: str) -> list[str]:
-    """A report and its attachment, their blobs written; returns the item ids."""
-    items = []
-    for kind in ("report", "attachment"):
-        item_id = new_item_id()
-        blobs.path(item_id).parent.mkdir(mode=0o700, exist_ok=True)
-        blobs.path(item_id).write_bytes(secrets.token_bytes(64))
-        items.append(NewItem(item_id, kind, "reporter", None, 64, "0" * 64))
-    await store.create_report(account=account, account_id=account.id, code=code, status="received",
-                              day="2026-01-05", items=items)
-    return [i.item_id for i in items]
+    return await storefill.new_report(store, blobs, account, code, "2026-01-05")
 
 
 async def two_nodes(open_store) -> tuple[Store, Store]:

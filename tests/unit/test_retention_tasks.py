@@ -15,10 +15,10 @@ import secrets
 from datetime import date
 from pathlib import Path
 
-from crypto.encoding import new_item_id
+import storefill
 from server.operations.retention import daily_purge, delete_account, purge_expired
 from server.storage.blobstore import BlobStore
-from server.storage.store import Account, NewItem, Store
+from server.storage.store import Account, Store
 
 
 def blob_store(tmp_path: Path) -> BlobStore:
@@ -28,15 +28,7 @@ def blob_store(tmp_path: Path) -> BlobStore:
 
 
 async def new_report(store: Store, blobs: BlobStore, account: Account, code: str) -> list[str]:
-    items = []
-    for kind in ("report", "attachment"):
-        item_id = new_item_id()
-        blobs.path(item_id).parent.mkdir(mode=0o700, exist_ok=True)
-        blobs.path(item_id).write_bytes(secrets.token_bytes(64))
-        items.append(NewItem(item_id, kind, "reporter", None, 64, "0" * 64))
-    await store.create_report(account=account, account_id=account.id, code=code, status="received",
-                              day="2020-01-06", items=items)
-    return [i.item_id for i in items]
+    return await storefill.new_report(store, blobs, account, code, "2020-01-06")
 
 
 def an_account() -> Account:
