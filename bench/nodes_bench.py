@@ -109,18 +109,12 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 def pg_cluster():  # type: ignore[no-untyped-def]
     """A durable throwaway cluster, from the tests' own helper (one way to start PostgreSQL in this repository)."""
     sys.path.insert(0, str(REPO / "tests"))
-    from pgcluster import PgCluster, server_bindir
+    from pgcluster import PgCluster, server_bindir, started
 
     bindir = server_bindir()
     if bindir is None:
         raise RuntimeError("PostgreSQL's server is not installed (apt-get install postgresql)")
-    cluster = PgCluster(bindir, durable=True, max_connections=MAX_CONNECTIONS)
-    try:
-        cluster.start()
-    except BaseException:
-        cluster.stop()
-        raise
-    return cluster
+    return started(PgCluster(bindir, durable=True, max_connections=MAX_CONNECTIONS))
 
 
 def cpu_seconds(pid: int, *, children: bool = False) -> float:

@@ -183,7 +183,11 @@ def start_cluster() -> PgCluster:
         import asyncpg  # noqa: F401
     except ImportError:
         skip_or_fail("asyncpg is not installed (pip install -e '.[test]')")
-    cluster = PgCluster(bindir)
+    return started(PgCluster(bindir))
+
+
+def started(cluster: PgCluster) -> PgCluster:
+    """``cluster``, started; its folder removed if it does not start."""
     try:
         cluster.start()
     except BaseException:
