@@ -4,10 +4,11 @@ An envelope is first written to ``blobs/tmp/`` (mode 0600), fsync'd, then
 renamed into place and its folder fsync'd. A blob becomes part of a report
 only when the database transaction that lists it commits; anything else
 found at start-up (temp files, blobs no row names) is an orphan of a crash
-and is removed, at once when this process is the only one writing the
-folder (SQLite), only once it is old when other nodes share it (``sweep``). Every path is built from a checked item id, so nothing can
-point outside the store. The methods here do blocking I/O: the server calls
-them from its I/O thread pool.
+and is removed: at once when this process is the only one writing the
+folder (SQLite), only once it is old when other nodes share it (``sweep``).
+Every path is built from a checked item id, so nothing can point outside
+the store. The methods here do blocking I/O: the server calls them from its
+I/O thread pool.
 """
 
 from __future__ import annotations
