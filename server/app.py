@@ -19,7 +19,7 @@ from server.defences.connections import ListenerGuard, ListenerLimits, Middlewar
 from server.defences.descriptors import plan_connections, raise_open_file_limit
 from server.defences.throttle import LoginLimiter, login_throttle
 from server.operations.alerts import daily_digest
-from server.operations.reorder import hourly_reorder
+from server.operations.upkeep import hourly_upkeep
 from server.operations.retention import daily_purge
 from server.routes import reporter_routes, staff_routes
 from server.staff.workflow import StaffSessionStore, staff_session_store
@@ -62,7 +62,7 @@ def _middlewares(guard: ListenerGuard | None) -> list[Middleware]:
 
 def _background_tasks(ctx: Context) -> list[asyncio.Task]:
     """One data folder's jobs: the session sweep, the retention purge, the digest, and on
-    PostgreSQL the tables' hourly rewrite in key order."""
+    PostgreSQL the hourly upkeep (tables in key order, the shared blob folder's orphans)."""
     tasks = [
         asyncio.create_task(_sweeper(ctx)),
         asyncio.create_task(daily_purge(ctx.store, ctx.blobs, ctx.config.retention_days)),
@@ -70,7 +70,7 @@ def _background_tasks(ctx: Context) -> list[asyncio.Task]:
     if ctx.config.alerts is not None:
         tasks.append(asyncio.create_task(daily_digest(ctx.store, ctx.config)))
     if ctx.store.shared:
-        tasks.append(asyncio.create_task(hourly_reorder(ctx.store)))
+        tasks.append(asyncio.create_task(hourly_upkeep(ctx.store, ctx.blobs)))
     return tasks
 
 

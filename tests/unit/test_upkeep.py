@@ -1,17 +1,23 @@
-"""Tables rewritten in key order (``Store.reorder``, server/operations/reorder.py):
-on PostgreSQL a copy of the files then no longer shows which report came first,
-nor rows deleted since; a table in use is skipped, not waited for; one node
-does it at a time. SQLite keeps its tables so already and does nothing."""
+"""The hourly upkeep of a shared store (server/operations/upkeep.py).
+
+Tables rewritten in key order (``Store.reorder``): on PostgreSQL a copy of
+the files then no longer shows which report came first, nor rows deleted
+since; a table in use is skipped, not waited for; one node does it at a
+time. SQLite keeps its tables so already and does nothing. The shared blob
+folder's orphans go once no node can still be working on them."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import time
 
 import asyncpg
 
 from crypto.encoding import new_item_id
-from server.operations.reorder import reorder_once
+from server.operations.upkeep import reorder_once, sweep_once
+from server.storage.blobstore import BlobStore
 from server.storage.store import Account, NewItem, Store
 
 DAY = "2026-12-02"
@@ -99,6 +105,48 @@ def test_sqlite_keeps_its_tables_in_key_order_itself(tmp_path):
             await _fill(store)
             assert await reorder_once(store) == []
         finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
+def test_the_shared_blob_folder_loses_only_what_no_node_can_still_be_writing(pg_cluster, pg_database, tmp_path):
+    """A dead upload's temp file (untouched for a day) and an unnamed blob renamed into place
+    over an hour ago go; a growing upload, a fresh unnamed blob and every committed blob stay."""
+
+    async def run():
+        from server.storage.postgresql import open_store
+
+        args = pg_cluster.connect_args(pg_database)
+        store, other = await open_store(**args), await open_store(**args)
+        in_two_hours = BlobStore(tmp_path / "blobs", clock=lambda: time.time() + 2 * 3600)
+        in_two_hours.prepare()
+        try:
+            await _fill(store)
+            committed = await store.item_ids()
+            for item_id in committed:
+                in_two_hours.path(item_id).parent.mkdir(exist_ok=True)
+                in_two_hours.path(item_id).write_bytes(b"sealed")
+            orphan = in_two_hours.path(new_item_id())
+            orphan.parent.mkdir(exist_ok=True)
+            orphan.write_bytes(b"renamed into place, its row never committed")
+            dead, growing = in_two_hours.tmp / "dead.part", in_two_hours.tmp / "growing.part"
+            dead.write_bytes(b"killed mid-upload")
+            long_ago = time.time() - 2 * 86_400
+            os.utime(dead, (long_ago, long_ago))
+            growing.write_bytes(b"still arriving")
+            async with other.exclusive("sweep-blobs"):
+                assert await sweep_once(store, in_two_hours) is None  # another node is at it
+            assert await sweep_once(store, in_two_hours) == 2
+            assert not orphan.exists() and not dead.exists() and growing.exists()
+            assert all(in_two_hours.path(i).exists() for i in committed)
+            fresh = BlobStore(tmp_path / "blobs")  # now: the same folder, an unnamed blob just renamed
+            late = fresh.path(new_item_id())
+            late.parent.mkdir(exist_ok=True)
+            late.write_bytes(b"another node's, about to commit")
+            assert await sweep_once(store, fresh) == 0 and late.exists()
+        finally:
+            await other.close()
             await store.close()
 
     asyncio.run(run())
